@@ -1,0 +1,219 @@
+// Package pdfread reads a PDF lazily: it follows startxref and the /Prev chain, keeps the
+// merged cross-reference index, and parses only the objects an operation asks for. Object
+// syntax and stream filters are pdfcpu's; the reader owns where objects are. It never
+// changes or copies the caller's bytes.
+package pdfread
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// File is an opened PDF.
+type File struct {
+	data []byte
+	// Sections are the cross-reference sections, newest first.
+	Sections []*Section
+	// Header is the version in the "%PDF-x.y" header.
+	Header string
+	// Trailer is the newest trailer (for an xref stream: its dictionary).
+	Trailer types.Dict
+
+	index map[int]Entry
+	size  int
+
+	mu      sync.Mutex
+	objects map[int]types.Object
+	objStms map[int]*objStm
+	depth   int
+}
+
+// Open reads the structure of data: header, cross-reference sections and trailer. It checks
+// that every in-use entry points at its own object header, so a damaged file is refused
+// here rather than half-way through a signature.
+func Open(data []byte) (*File, error) {
+	hdr := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-"))
+	if hdr < 0 {
+		return nil, fmt.Errorf("%w: no %%PDF- header in the first 1024 bytes", ErrNotPDF)
+	}
+	f := &File{data: data, objects: map[int]types.Object{}, objStms: map[int]*objStm{}}
+	f.Header = readVersion(data[hdr+5:])
+	start, err := findStartXref(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.readSections(start); err != nil {
+		return nil, err
+	}
+	f.Trailer = f.Sections[0].Trailer
+	f.index = map[int]Entry{}
+	for _, s := range f.Sections { // newest first: the first definition wins
+		for num, e := range s.Entries {
+			if _, ok := f.index[num]; !ok {
+				f.index[num] = e
+			}
+		}
+	}
+	if sz := f.Trailer.Size(); sz != nil {
+		f.size = *sz
+	}
+	for num := range f.index {
+		if num >= f.size {
+			f.size = num + 1
+		}
+	}
+	if err := f.checkOffsets(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func readVersion(b []byte) string {
+	n := 0
+	for n < len(b) && n < 4 && (isDigit(b[n]) || b[n] == '.') {
+		n++
+	}
+	return string(b[:n])
+}
+
+// checkOffsets verifies that every uncompressed in-use entry points at "num gen obj" for its
+// own number. It reads a few bytes per object, not the objects.
+func (f *File) checkOffsets() error {
+	for num, e := range f.index {
+		if e.Kind != InFile {
+			continue
+		}
+		if num == 0 {
+			continue
+		}
+		if e.Offset <= 0 || e.Offset >= int64(len(f.data)) {
+			return damagedXref("object %d is listed at offset %d, outside the file", num, e.Offset)
+		}
+		n, _, _, ok := objectHeader(f.data, e.Offset)
+		if !ok || int(n) != num {
+			return damagedXref("object %d is not at offset %d where the cross-reference puts it", num, e.Offset)
+		}
+	}
+	return nil
+}
+
+// Bytes returns the file's bytes (not a copy; callers must not change them).
+func (f *File) Bytes() []byte { return f.data }
+
+// Size is the trailer /Size: the next free object number.
+func (f *File) Size() int { return f.size }
+
+// Entry returns the merged cross-reference entry for num.
+func (f *File) Entry(num int) (Entry, bool) {
+	e, ok := f.index[num]
+	return e, ok
+}
+
+// NumObjects is the number of entries in the merged index.
+func (f *File) NumObjects() int { return len(f.index) }
+
+// Object returns the object num, parsing it on first use. A free or missing object is the
+// null object (nil, nil), as ISO 32000 7.3.10 says.
+func (f *File) Object(num int) (types.Object, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.object(num)
+}
+
+const maxResolveDepth = 32
+
+func (f *File) object(num int) (types.Object, error) {
+	if o, ok := f.objects[num]; ok {
+		return o, nil
+	}
+	e, ok := f.index[num]
+	if !ok || e.Kind == Free {
+		return nil, nil
+	}
+	f.depth++
+	defer func() { f.depth-- }()
+	if f.depth > maxResolveDepth {
+		return nil, damagedObject(num, "references nest deeper than %d", maxResolveDepth)
+	}
+	var o types.Object
+	var err error
+	switch e.Kind {
+	case InFile:
+		o, err = f.parseObjectAt(num, e.Offset)
+	case Compressed:
+		o, err = f.compressedObject(num, e)
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.objects[num] = o
+	return o, nil
+}
+
+// Resolve follows an indirect reference (and chains of them) to its object.
+func (f *File) Resolve(o types.Object) (types.Object, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.resolve(o)
+}
+
+func (f *File) resolve(o types.Object) (types.Object, error) {
+	for i := 0; i < maxResolveDepth; i++ {
+		ref, ok := o.(types.IndirectRef)
+		if !ok {
+			return o, nil
+		}
+		var err error
+		if o, err = f.object(ref.ObjectNumber.Value()); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w: indirect references chain deeper than %d", ErrDamagedObject, maxResolveDepth)
+}
+
+// Dict resolves o and returns it as a dictionary (a stream's dictionary counts); nil when o
+// is null or not a dictionary.
+func (f *File) Dict(o types.Object) (types.Dict, error) {
+	r, err := f.Resolve(o)
+	if err != nil {
+		return nil, err
+	}
+	switch d := r.(type) {
+	case types.Dict:
+		return d, nil
+	case types.StreamDict:
+		return d.Dict, nil
+	}
+	return nil, nil
+}
+
+// StreamContent returns the decoded content of the stream object num.
+func (f *File) StreamContent(num int) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, err := f.object(num)
+	if err != nil {
+		return nil, err
+	}
+	sd, ok := o.(types.StreamDict)
+	if !ok {
+		return nil, damagedObject(num, "is not a stream")
+	}
+	return f.decode(&sd, num)
+}
+
+// RawStream returns the stream object num with its encoded bytes (a sub-slice of the file).
+func (f *File) RawStream(num int) (*types.StreamDict, error) {
+	o, err := f.Object(num)
+	if err != nil {
+		return nil, err
+	}
+	sd, ok := o.(types.StreamDict)
+	if !ok {
+		return nil, damagedObject(num, "is not a stream")
+	}
+	return &sd, nil
+}

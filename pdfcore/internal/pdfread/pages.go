@@ -1,0 +1,201 @@
+package pdfread
+
+import (
+	"fmt"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// Page is one page found by walking the page tree, with the attributes it inherits.
+type Page struct {
+	Num   int        // 1-based page number
+	Ref   int        // object number of the page dictionary
+	Dict  types.Dict // the page dictionary as stored
+	Media types.Array
+	Crop  types.Array // nil when absent
+	// Resources is the page's effective resource dictionary (own or inherited), resolved.
+	Resources types.Dict
+	Rotate    int
+}
+
+// Root returns the document catalog.
+func (f *File) Root() (types.Dict, int, error) {
+	ref, ok := f.Trailer["Root"].(types.IndirectRef)
+	if !ok {
+		return nil, 0, damagedXref("the trailer has no /Root reference")
+	}
+	d, err := f.Dict(ref)
+	if err != nil {
+		return nil, 0, err
+	}
+	if d == nil {
+		return nil, 0, damagedObject(ref.ObjectNumber.Value(), "the catalog is missing or not a dictionary")
+	}
+	return d, ref.ObjectNumber.Value(), nil
+}
+
+// PagesRoot returns the root of the page tree.
+func (f *File) PagesRoot() (types.Dict, int, error) {
+	cat, _, err := f.Root()
+	if err != nil {
+		return nil, 0, err
+	}
+	ref, ok := cat["Pages"].(types.IndirectRef)
+	if !ok {
+		return nil, 0, fmt.Errorf("%w: the catalog has no /Pages reference", ErrDamagedObject)
+	}
+	d, err := f.Dict(ref)
+	if err != nil || d == nil {
+		return nil, 0, fmt.Errorf("%w: the page tree root is unreadable", ErrDamagedObject)
+	}
+	return d, ref.ObjectNumber.Value(), nil
+}
+
+// PageCount is the /Count of the page tree root.
+func (f *File) PageCount() (int, error) {
+	root, _, err := f.PagesRoot()
+	if err != nil {
+		return 0, err
+	}
+	c, err := f.intOf(root["Count"])
+	if err != nil || c < 0 {
+		return 0, fmt.Errorf("%w: the page tree has no valid /Count", ErrDamagedObject)
+	}
+	return c, nil
+}
+
+func (f *File) intOf(o types.Object) (int, error) {
+	o, err := f.Resolve(o)
+	if err != nil {
+		return 0, err
+	}
+	switch v := o.(type) {
+	case types.Integer:
+		return int(v), nil
+	case types.Float:
+		return int(v), nil
+	}
+	return 0, fmt.Errorf("not a number: %v", o)
+}
+
+// Page finds page n (1-based), descending only the branch that holds it: /Count of each
+// intermediate node says which kid to enter.
+func (f *File) Page(n int) (*Page, error) {
+	root, rootNum, err := f.PagesRoot()
+	if err != nil {
+		return nil, err
+	}
+	inh := inherited{}
+	inh.take(root)
+	node, nodeNum := root, rootNum
+	want := n - 1
+	seen := map[int]bool{rootNum: true}
+	for depth := 0; depth < 64; depth++ {
+		kids, err := f.Resolve(node["Kids"])
+		if err != nil {
+			return nil, err
+		}
+		arr, ok := kids.(types.Array)
+		if !ok {
+			return nil, fmt.Errorf("%w: page tree node %d has no /Kids", ErrDamagedObject, nodeNum)
+		}
+		found := false
+		for _, k := range arr {
+			ref, ok := k.(types.IndirectRef)
+			if !ok {
+				continue
+			}
+			kn := ref.ObjectNumber.Value()
+			kd, err := f.Dict(ref)
+			if err != nil {
+				return nil, err
+			}
+			if kd == nil {
+				continue
+			}
+			if t := kd.Type(); t != nil && *t == "Pages" {
+				c, err := f.intOf(kd["Count"])
+				if err != nil {
+					return nil, fmt.Errorf("%w: page tree node %d has no /Count", ErrDamagedObject, kn)
+				}
+				if want >= c {
+					want -= c
+					continue
+				}
+				if seen[kn] {
+					return nil, fmt.Errorf("%w: the page tree loops at object %d", ErrDamagedObject, kn)
+				}
+				seen[kn] = true
+				inh.take(kd)
+				node, nodeNum, found = kd, kn, true
+				break
+			}
+			if want > 0 {
+				want--
+				continue
+			}
+			inh.take(kd)
+			return f.makePage(n, kn, kd, inh)
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: page %d is not in the page tree", ErrDamagedObject, n)
+		}
+	}
+	return nil, fmt.Errorf("%w: the page tree is deeper than 64 levels", ErrDamagedObject)
+}
+
+type inherited struct {
+	media, crop, resources, rotate types.Object
+}
+
+func (i *inherited) take(d types.Dict) {
+	if v, ok := d["MediaBox"]; ok {
+		i.media = v
+	}
+	if v, ok := d["CropBox"]; ok {
+		i.crop = v
+	}
+	if v, ok := d["Resources"]; ok {
+		i.resources = v
+	}
+	if v, ok := d["Rotate"]; ok {
+		i.rotate = v
+	}
+}
+
+func (f *File) makePage(n, num int, d types.Dict, inh inherited) (*Page, error) {
+	p := &Page{Num: n, Ref: num, Dict: d}
+	media, err := f.Resolve(inh.media)
+	if err != nil {
+		return nil, err
+	}
+	p.Media, _ = media.(types.Array)
+	if len(p.Media) != 4 {
+		// A page without a MediaBox is invalid; US Letter is what readers assume.
+		p.Media = types.Array{types.Integer(0), types.Integer(0), types.Integer(612), types.Integer(792)}
+	}
+	if inh.crop != nil {
+		c, err := f.Resolve(inh.crop)
+		if err != nil {
+			return nil, err
+		}
+		if a, ok := c.(types.Array); ok && len(a) == 4 {
+			p.Crop = a
+		}
+	}
+	if inh.resources != nil {
+		r, err := f.Dict(inh.resources)
+		if err != nil {
+			return nil, err
+		}
+		p.Resources = r
+	}
+	if inh.rotate != nil {
+		r, err := f.intOf(inh.rotate)
+		if err == nil {
+			r = ((r % 360) + 360) % 360
+			p.Rotate = r - r%90
+		}
+	}
+	return p, nil
+}

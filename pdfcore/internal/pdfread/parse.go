@@ -1,0 +1,288 @@
+package pdfread
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+const (
+	// maxObjectText bounds the text of one object outside streams; dictionaries of real
+	// files are far smaller, and a hostile file must not make us copy the whole input.
+	maxObjectText = 16 << 20
+	// maxDecoded bounds a decoded xref or object stream.
+	maxDecoded = 256 << 20
+	// maxParseDepth bounds nesting inside one object.
+	maxParseDepth = 100
+)
+
+// parseValue parses one PDF object from data starting at off with pdfcpu's parser. The text
+// window grows from a few KB until the object is complete, so big files cost nothing extra.
+// It returns the object and the offset just after it.
+func parseValue(data []byte, off int64, num int) (types.Object, int64, error) {
+	off = skipSpace(data, off)
+	window := int64(4 << 10)
+	for {
+		end := min(off+window, int64(len(data)))
+		atEnd := end == int64(len(data))
+		text := string(data[off:end])
+		rest := text
+		o, err := model.ParseObjectContext(context.Background(), &rest, 0, maxParseDepth)
+		consumed := int64(len(text) - len(rest))
+		// A parse that stopped at the window's edge may have cut a token (a number, a
+		// keyword); only trust it when something follows inside the window.
+		complete := err == nil && (atEnd || len(trimLeft(rest)) >= 9)
+		if complete {
+			return o, off + consumed, nil
+		}
+		if atEnd || window >= maxObjectText {
+			if err == nil {
+				err = fmt.Errorf("object text larger than %d bytes", maxObjectText)
+			}
+			return nil, 0, damagedObject(num, "%v", err)
+		}
+		window *= 4
+	}
+}
+
+func trimLeft(s string) string {
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	return s
+}
+
+// parseObjectAt parses the uncompressed object num whose header is at off.
+func (f *File) parseObjectAt(num int, off int64) (types.Object, error) {
+	n, _, body, ok := objectHeader(f.data, off)
+	if !ok || int(n) != num {
+		return nil, damagedXref("object %d is not at offset %d where the cross-reference puts it", num, off)
+	}
+	o, next, err := parseValue(f.data, body, num)
+	if err != nil {
+		return nil, err
+	}
+	d, isDict := o.(types.Dict)
+	at := skipSpace(f.data, next)
+	if isDict && hasKeyword(f.data, at, "stream") {
+		return f.streamAfterDict(num, d, at)
+	}
+	return o, nil
+}
+
+// parseDictAt parses a dictionary at off (a trailer).
+func (f *File) parseDictAt(off int64, num int) (types.Dict, int64, error) {
+	o, next, err := parseValue(f.data, off, num)
+	if err != nil {
+		return nil, 0, err
+	}
+	d, ok := o.(types.Dict)
+	if !ok {
+		return nil, 0, fmt.Errorf("expected a dictionary, found %T", o)
+	}
+	return d, next, nil
+}
+
+// parseStreamAt parses the stream object num at off (used for xref streams before the index
+// exists).
+func (f *File) parseStreamAt(num int, off int64) (*types.StreamDict, error) {
+	o, err := f.parseObjectAt(num, off)
+	if err != nil {
+		return nil, err
+	}
+	sd, ok := o.(types.StreamDict)
+	if !ok {
+		return nil, damagedObject(num, "is not a stream")
+	}
+	return &sd, nil
+}
+
+// streamAfterDict reads the stream data following dictionary d; at points at "stream".
+func (f *File) streamAfterDict(num int, d types.Dict, at int64) (types.Object, error) {
+	start := skipEOL(f.data, at+int64(len("stream")))
+	length, err := f.streamLength(num, d)
+	if err != nil {
+		return nil, err
+	}
+	end := start + length
+	if length < 0 || end > int64(len(f.data)) {
+		return nil, damagedObject(num, "stream /Length %d runs past the end of the file", length)
+	}
+	// The stream must end where /Length says: we do not hunt for "endstream", which would
+	// be repairing the file.
+	if !hasKeyword(f.data, skipSpace2(f.data, end), "endstream") {
+		return nil, damagedObject(num, "stream data does not end at its /Length (%d bytes)", length)
+	}
+	pipeline, err := filterPipeline(d)
+	if err != nil {
+		return nil, damagedObject(num, "%v", err)
+	}
+	sd := types.NewStreamDict(d, start, &length, nil, pipeline)
+	sd.Raw = f.data[start:end:end]
+	return sd, nil
+}
+
+func (f *File) streamLength(num int, d types.Dict) (int64, error) {
+	switch v := d["Length"].(type) {
+	case types.Integer:
+		return int64(v), nil
+	case types.IndirectRef:
+		ln := v.ObjectNumber.Value()
+		if ln == num {
+			return 0, damagedObject(num, "stream /Length refers to the stream itself")
+		}
+		var o types.Object
+		var err error
+		if f.index == nil { // while reading xref streams, before the index exists
+			return 0, damagedObject(num, "xref stream /Length must be direct")
+		}
+		if o, err = f.object(ln); err != nil {
+			return 0, err
+		}
+		if i, ok := o.(types.Integer); ok {
+			return int64(i), nil
+		}
+	}
+	return 0, damagedObject(num, "stream has no integer /Length")
+}
+
+func filterPipeline(d types.Dict) ([]types.PDFFilter, error) {
+	var names []types.Object
+	var parms []types.Object
+	switch v := d["Filter"].(type) {
+	case nil:
+		return nil, nil
+	case types.Name:
+		names = []types.Object{v}
+		parms = []types.Object{d["DecodeParms"]}
+	case types.Array:
+		names = v
+		if a, ok := d["DecodeParms"].(types.Array); ok {
+			parms = a
+		}
+	default:
+		return nil, fmt.Errorf("bad /Filter %v", v)
+	}
+	out := make([]types.PDFFilter, len(names))
+	for i, n := range names {
+		name, ok := n.(types.Name)
+		if !ok {
+			return nil, fmt.Errorf("bad /Filter entry %v", n)
+		}
+		out[i].Name = string(name)
+		if i < len(parms) {
+			if p, ok := parms[i].(types.Dict); ok {
+				out[i].DecodeParms = p
+			}
+		}
+	}
+	return out, nil
+}
+
+// decode returns the decoded data of a stream, bounded by maxDecoded.
+func (f *File) decode(sd *types.StreamDict, num int) (b []byte, err error) {
+	if len(sd.FilterPipeline) == 0 {
+		return sd.Raw, nil
+	}
+	defer func() {
+		// pdfcpu's filters are not written for hostile input; a panic there is a damaged
+		// stream to us, not a crash.
+		if r := recover(); r != nil {
+			b, err = nil, damagedObject(num, "stream cannot be decoded: %v", r)
+		}
+	}()
+	c := *sd
+	c.Content = nil
+	if err := c.DecodeWithLimit(maxDecoded); err != nil {
+		return nil, damagedObject(num, "stream cannot be decoded: %v", err)
+	}
+	return c.Content, nil
+}
+
+// objStm is a decoded object stream.
+type objStm struct {
+	data    []byte
+	first   int
+	nums    []int
+	offsets []int
+}
+
+func (f *File) compressedObject(num int, e Entry) (types.Object, error) {
+	os, err := f.objStream(e.Stream)
+	if err != nil {
+		return nil, err
+	}
+	if e.Index < 0 || e.Index >= len(os.nums) {
+		return nil, damagedXref("object %d is listed at index %d of object stream %d, which has %d objects", num, e.Index, e.Stream, len(os.nums))
+	}
+	if os.nums[e.Index] != num {
+		return nil, damagedXref("object stream %d holds object %d at index %d, not %d", e.Stream, os.nums[e.Index], e.Index, num)
+	}
+	start := int64(os.first + os.offsets[e.Index])
+	end := int64(len(os.data))
+	if e.Index+1 < len(os.offsets) {
+		end = int64(os.first + os.offsets[e.Index+1])
+	}
+	if start < 0 || start > end || end > int64(len(os.data)) {
+		return nil, damagedObject(e.Stream, "object offsets out of order")
+	}
+	o, _, err := parseValue(os.data[:end:end], start, num)
+	return o, err
+}
+
+func (f *File) objStream(snum int) (*objStm, error) {
+	if os, ok := f.objStms[snum]; ok {
+		return os, nil
+	}
+	if e, ok := f.index[snum]; !ok || e.Kind != InFile {
+		return nil, damagedXref("object stream %d is not an uncompressed object", snum)
+	}
+	o, err := f.object(snum)
+	if err != nil {
+		return nil, err
+	}
+	sd, ok := o.(types.StreamDict)
+	if !ok || !sd.IsObjStm() {
+		return nil, damagedObject(snum, "is not an object stream")
+	}
+	data, err := f.decode(&sd, snum)
+	if err != nil {
+		return nil, err
+	}
+	n, first := sd.N(), sd.First()
+	if n == nil || first == nil || *n < 0 || *first < 0 || *first > len(data) || *n > len(data)/2 {
+		return nil, damagedObject(snum, "object stream has bad /N or /First")
+	}
+	os := &objStm{data: data, first: *first, nums: make([]int, *n), offsets: make([]int, *n)}
+	head := data[:*first]
+	var at int64
+	for i := 0; i < *n; i++ {
+		v1, next, ok1 := readUint(head, at)
+		v2, next2, ok2 := readUint(head, next)
+		if !ok1 || !ok2 || v2 > int64(len(data)) {
+			return nil, damagedObject(snum, "object stream header entry %d is unreadable", i)
+		}
+		if i > 0 && int(v2) < os.offsets[i-1] {
+			return nil, damagedObject(snum, "object stream offsets are not increasing")
+		}
+		os.nums[i], os.offsets[i] = int(v1), int(v2)
+		at = next2
+	}
+	f.objStms[snum] = os
+	return os, nil
+}
+
+// RevisionEnds returns the offsets just past each "%%EOF" that closes a cross-reference
+// section, oldest first. A linearized file's first-page section shares its revision with the
+// main section and adds no end of its own.
+func (f *File) RevisionEnds() []int64 {
+	var ends []int64
+	for i := len(f.Sections) - 1; i >= 0; i-- {
+		if e := f.Sections[i].End; e > 0 && (len(ends) == 0 || e > ends[len(ends)-1]) {
+			ends = append(ends, e)
+		}
+	}
+	return ends
+}
