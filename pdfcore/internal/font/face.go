@@ -1,0 +1,207 @@
+// Package font puts text on veilsign's signature page: the Go fonts (Latin with its
+// extensions, Greek, Cyrillic, €), measured for layout and embedded as a subset CIDFontType2
+// with a /ToUnicode map so every viewer renders the names and text extraction returns them.
+package font
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"unicode"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/sfnt"
+	"golang.org/x/image/math/fixed"
+)
+
+// Face is one font program. Everything layout and embedding need is read once, on first use,
+// into immutable tables, so a Face is safe for concurrent use.
+type Face struct {
+	ttf  []byte
+	once sync.Once
+	m    *metrics
+	err  error
+}
+
+// metrics is what a Face knows after parsing. Lengths are in font units (1/upem em).
+type metrics struct {
+	name      string            // PostScript name, e.g. "GoRegular"
+	upem      float64           // units per em
+	glyph     map[rune]uint16   // the font's cmap
+	advance   []int32           // per glyph ID
+	tables    map[string][]byte // raw tables, for the subset program
+	numGlyphs int
+
+	ascent, descent, capHeight, xHeight float64 // descent is negative, as in PDF
+	bbox                                [4]float64
+	italicAngle                         float64
+	stemV                               float64 // in 1/1000 em, as /StemV wants
+	fixedPitch                          bool
+	bold                                bool
+	fallback                            uint16 // glyph shown for runes the font lacks
+	space                               uint16
+}
+
+var (
+	regular = &Face{ttf: goregular.TTF}
+	bold    = &Face{ttf: gobold.TTF}
+)
+
+// Regular is Go Regular, the face for names, capacities and certificate subjects.
+func Regular() *Face { return regular }
+
+// Bold is Go Bold, for headings and the slot letters.
+func Bold() *Face { return bold }
+
+// load parses the font once. The embedded fonts are known good, so a failure here is a
+// build defect; it is still returned rather than panicking, so a caller can report it.
+func (f *Face) load() (*metrics, error) {
+	f.once.Do(func() { f.m, f.err = parse(f.ttf) })
+	return f.m, f.err
+}
+
+// mustLoad is for the measuring functions, which have no error to return: the embedded Go
+// fonts parse, and a test proves it.
+func (f *Face) mustLoad() *metrics {
+	m, err := f.load()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+func parse(ttf []byte) (*metrics, error) {
+	sf, err := sfnt.Parse(ttf)
+	if err != nil {
+		return nil, fmt.Errorf("font: parse: %w", err)
+	}
+	tables, err := readTables(ttf)
+	if err != nil {
+		return nil, err
+	}
+	var b sfnt.Buffer
+	upem := sf.UnitsPerEm()
+	// Asking sfnt for sizes at ppem = upem, unhinted, gives exact font units (in 26.6).
+	ppem := fixed.I(int(upem))
+	m := &metrics{
+		upem:      float64(upem),
+		glyph:     make(map[rune]uint16, sf.NumGlyphs()),
+		advance:   make([]int32, sf.NumGlyphs()),
+		tables:    tables,
+		numGlyphs: sf.NumGlyphs(),
+	}
+	if m.name, err = sf.Name(&b, sfnt.NameIDPostScript); err != nil {
+		return nil, fmt.Errorf("font: PostScript name: %w", err)
+	}
+	// The Go fonts cover only the Basic Multilingual Plane; walking it once is cheaper than
+	// a cmap parser of our own and leaves an immutable map that needs no Buffer later.
+	// Control characters are left out: the font maps U+0000 and CR to blank glyphs, which
+	// would hide bad input instead of showing it.
+	for r := rune(0x20); r <= 0xFFFF; r++ {
+		if unicode.IsControl(r) {
+			continue
+		}
+		if g, err := sf.GlyphIndex(&b, r); err == nil && g != 0 {
+			m.glyph[r] = uint16(g)
+		}
+	}
+	for g := range m.advance {
+		adv, err := sf.GlyphAdvance(&b, sfnt.GlyphIndex(g), ppem, font.HintingNone)
+		if err != nil {
+			return nil, fmt.Errorf("font: advance of glyph %d: %w", g, err)
+		}
+		m.advance[g] = int32(adv) >> 6
+	}
+	met, err := sf.Metrics(&b, ppem, font.HintingNone)
+	if err != nil {
+		return nil, fmt.Errorf("font: metrics: %w", err)
+	}
+	m.ascent = units(met.Ascent)
+	m.descent = -units(met.Descent)
+	m.capHeight = units(met.CapHeight)
+	m.xHeight = units(met.XHeight)
+	bounds, err := sf.Bounds(&b, ppem, font.HintingNone)
+	if err != nil {
+		return nil, fmt.Errorf("font: bounds: %w", err)
+	}
+	// sfnt's rectangles have y pointing down; PDF's bbox has y up.
+	m.bbox = [4]float64{units(bounds.Min.X), -units(bounds.Max.Y), units(bounds.Max.X), -units(bounds.Min.Y)}
+	if pt := sf.PostTable(); pt != nil {
+		m.italicAngle = pt.ItalicAngle
+		m.fixedPitch = pt.IsFixedPitch
+	}
+	m.space = m.glyph[' ']
+	m.fallback = m.glyph['?']
+	m.stemV = stemV(sf, &b, m, ppem)
+	return m, nil
+}
+
+// stemV measures the vertical stem of "l", which in a sans-serif is just the stem. Fonts
+// carry no stem width of their own, and viewers use /StemV only to pick a substitute
+// weight, so an honest measurement beats a guessed constant.
+func stemV(sf *sfnt.Font, b *sfnt.Buffer, m *metrics, ppem fixed.Int26_6) float64 {
+	g, ok := m.glyph['l']
+	if !ok {
+		return 80
+	}
+	bounds, _, err := sf.GlyphBounds(b, sfnt.GlyphIndex(g), ppem, font.HintingNone)
+	if err != nil {
+		return 80
+	}
+	return math.Round(units(bounds.Max.X-bounds.Min.X) * 1000 / m.upem)
+}
+
+func units(v fixed.Int26_6) float64 { return float64(v) / 64 }
+
+// glyphFor maps a rune to the glyph shown for it: its own, a space for white space the font
+// lacks (tabs, line separators), or the visible fallback "?", so that a letter the font
+// lacks is seen to be missing rather than silently dropped. Only invisible format
+// characters the font lacks (zero-width space and joiners, direction marks, BOM) are
+// skipped: ok is false for them.
+func (m *metrics) glyphFor(r rune) (g uint16, ok bool) {
+	if g, ok := m.glyph[r]; ok {
+		return g, true
+	}
+	if unicode.IsSpace(r) {
+		return m.space, true
+	}
+	if unicode.Is(unicode.Cf, r) {
+		return 0, false
+	}
+	return m.fallback, true
+}
+
+// Width returns the advance width of text at size, in points (text space units at a font
+// size of size). It measures the NFC form, exactly as Encode will show it.
+func (f *Face) Width(text string, size float64) float64 {
+	m := f.mustLoad()
+	var w int64
+	for _, r := range nfc(text) {
+		if g, ok := m.glyphFor(r); ok {
+			w += int64(m.advance[g])
+		}
+	}
+	return float64(w) * size / m.upem
+}
+
+// Ascent is the height above the baseline of the font's tallest letters at size, in points.
+func (f *Face) Ascent(size float64) float64 { m := f.mustLoad(); return m.ascent * size / m.upem }
+
+// Descent is the depth below the baseline at size, in points, as a positive number.
+func (f *Face) Descent(size float64) float64 { m := f.mustLoad(); return -m.descent * size / m.upem }
+
+// CapHeight is the height of flat capital letters at size, in points — what to centre on when
+// a line of text sits in a box.
+func (f *Face) CapHeight(size float64) float64 {
+	m := f.mustLoad()
+	return m.capHeight * size / m.upem
+}
+
+// Name is the PostScript name of the face, e.g. "GoRegular".
+func (f *Face) Name() string { return f.mustLoad().name }
+
+// Has reports whether the face has a glyph of its own for r (after NFC, a precomposed letter
+// such as "ë" is one rune). Runes it lacks are shown as "?".
+func (f *Face) Has(r rune) bool { _, ok := f.mustLoad().glyph[r]; return ok }
