@@ -1,0 +1,39 @@
+// Command relay is veilsign's one binary: the websocket relay between browsers and remote
+// signers (serve), and command-line signing and verification of PDFs (sign, verify).
+// This file only dispatches; the commands live in relay/internal/cli.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/veilsign/veilsign/relay/internal/cli"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(cli.ExitBadInput)
+	}
+	switch os.Args[1] {
+	case "sign":
+		os.Exit(cli.Sign(os.Args[2:], os.Stdout, os.Stderr))
+	case "help", "-h", "--help":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "relay: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(cli.ExitBadInput)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage: relay <command> [flags]
+
+commands:
+  sign     sign a PDF: relay sign --dev --in in.pdf --out out.pdf --signer "Name" [--method itsme|eid|pen|tan]
+  help     this text
+
+Run "relay <command> -h" for the flags of a command.
+`)
+}
