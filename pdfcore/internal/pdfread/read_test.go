@@ -1,0 +1,154 @@
+package pdfread
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// minimal writes a small classic PDF with n pages, returning it and the offset of its xref.
+func minimal(n int) []byte {
+	var b bytes.Buffer
+	var offs []int
+	obj := func(s string) {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), s)
+	}
+	b.WriteString("%PDF-1.4\n")
+	obj("<< /Type /Catalog /Pages 2 0 R >>")
+	kids := ""
+	for i := 0; i < n; i++ {
+		kids += fmt.Sprintf("%d 0 R ", 3+i)
+	}
+	obj(fmt.Sprintf("<< /Type /Pages /Count %d /Kids [%s] /MediaBox [0 0 612 792] >>", n, kids))
+	for i := 0; i < n; i++ {
+		obj("<< /Type /Page /Parent 2 0 R >>")
+	}
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, x)
+	return b.Bytes()
+}
+
+func TestOpenMinimal(t *testing.T) {
+	data := minimal(3)
+	f, err := Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.PageCount(); err != nil || n != 3 {
+		t.Fatalf("pages = %d, %v; want 3", n, err)
+	}
+	p, err := f.Page(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Ref != 5 || len(p.Media) != 4 {
+		t.Fatalf("page 3 = object %d media %v; want object 5 with the inherited MediaBox", p.Ref, p.Media)
+	}
+	if _, err := f.Page(4); err == nil {
+		t.Fatal("page 4 of 3 was found")
+	}
+	if got := f.RevisionEnds(); len(got) != 1 || got[0] != int64(len(data)) {
+		t.Fatalf("revision ends %v, want [%d]", got, len(data))
+	}
+}
+
+// TestRefuses checks that broken structure is refused with the right sentinel and that the
+// input is not changed.
+func TestRefuses(t *testing.T) {
+	good := minimal(1)
+	xref := bytes.LastIndex(good, []byte("xref\n0"))
+	cases := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"empty", nil, ErrNotPDF},
+		{"text", []byte("hello world, not a pdf at all"), ErrNotPDF},
+		{"no startxref", bytes.ReplaceAll(good, []byte("startxref"), []byte("startxyz ")), ErrDamagedXref},
+		{"startxref past end", []byte(strings.Replace(string(good), fmt.Sprintf("startxref\n%d", xref), "startxref\n99999", 1)), ErrDamagedXref},
+		{"startxref off by 3", []byte(strings.Replace(string(good), fmt.Sprintf("startxref\n%d", xref), fmt.Sprintf("startxref\n%d", xref+3), 1)), ErrDamagedXref},
+		{"object offset shifted", bytes.Replace(good, []byte("0000000009 00000 n"), []byte("0000000012 00000 n"), 1), ErrDamagedXref},
+		{"circular prev", []byte(strings.Replace(string(good), "/Root 1 0 R", fmt.Sprintf("/Root 1 0 R /Prev %d", xref), 1)), ErrDamagedXref},
+		{"truncated", good[:len(good)/2], ErrDamagedXref},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := bytes.Clone(c.data)
+			_, err := Open(c.data)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("Open = %v, want %v", err, c.want)
+			}
+			if !bytes.Equal(before, c.data) {
+				t.Fatal("Open changed its input")
+			}
+		})
+	}
+}
+
+// TestCorpus opens every PDF in the repository's testdata that is not expected to fail and
+// walks all its pages: the reader must read every structure the corpus covers.
+func TestCorpus(t *testing.T) {
+	files, _ := filepath.Glob("../../../testdata/pdf/*.pdf")
+	for _, fn := range files {
+		name := filepath.Base(fn)
+		if strings.HasPrefix(name, "fail-") {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := Open(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := f.PageCount()
+			if err != nil || n < 1 {
+				t.Fatalf("page count %d, %v", n, err)
+			}
+			for i := 1; i <= n; i++ {
+				if _, err := f.Page(i); err != nil {
+					t.Fatalf("page %d: %v", i, err)
+				}
+			}
+		})
+	}
+}
+
+// FuzzOpen feeds mutated PDFs to the reader: it must return an error or a usable file,
+// never panic or hang, and never change its input.
+func FuzzOpen(f *testing.F) {
+	f.Add(minimal(2))
+	seeds, _ := filepath.Glob("../../../testdata/pdf/*.pdf")
+	for _, fn := range seeds {
+		if data, err := os.ReadFile(fn); err == nil && len(data) < 64<<10 {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		before := bytes.Clone(data)
+		file, err := Open(data)
+		if err == nil {
+			if n, err := file.PageCount(); err == nil && n > 0 {
+				file.Page(1)
+				file.Page(n)
+			}
+			for num := 0; num < 50; num++ {
+				file.Object(num)
+			}
+		}
+		if !bytes.Equal(before, data) {
+			t.Fatal("Open changed its input")
+		}
+	})
+}
