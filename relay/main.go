@@ -18,6 +18,8 @@ func main() {
 	switch os.Args[1] {
 	case "sign":
 		os.Exit(cli.Sign(os.Args[2:], os.Stdout, os.Stderr))
+	case "verify":
+		os.Exit(cli.Verify(os.Args[2:], os.Stdout, os.Stderr))
 	case "help", "-h", "--help":
 		usage()
 	default:
@@ -32,6 +34,7 @@ func usage() {
 
 commands:
   sign     sign a PDF: relay sign --dev --in in.pdf --out out.pdf --signer "Name" [--method itsme|eid|pen|tan]
+  verify   check every signature and what changed after it: relay verify [--json] [--trust FILE.pem|dev] FILE.pdf
   help     this text
 
 Run "relay <command> -h" for the flags of a command.

@@ -27,7 +27,7 @@ type File struct {
 
 	mu      sync.Mutex
 	objects map[int]types.Object
-	objStms map[int]*objStm
+	objStms map[int64]*objStm // by the object stream's offset
 	depth   int
 }
 
@@ -39,7 +39,7 @@ func Open(data []byte) (*File, error) {
 	if hdr < 0 {
 		return nil, fmt.Errorf("%w: no %%PDF- header in the first 1024 bytes", ErrNotPDF)
 	}
-	f := &File{data: data, objects: map[int]types.Object{}, objStms: map[int]*objStm{}}
+	f := &File{data: data, objects: map[int]types.Object{}, objStms: map[int64]*objStm{}}
 	f.Header = readVersion(data[hdr+5:])
 	start, err := findStartXref(data)
 	if err != nil {

@@ -210,7 +210,11 @@ type objStm struct {
 }
 
 func (f *File) compressedObject(num int, e Entry) (types.Object, error) {
-	os, err := f.objStream(e.Stream)
+	return f.compressedObjectIn(num, e, f.objStream)
+}
+
+func (f *File) compressedObjectIn(num int, e Entry, stream func(int) (*objStm, error)) (types.Object, error) {
+	os, err := stream(e.Stream)
 	if err != nil {
 		return nil, err
 	}
@@ -233,13 +237,23 @@ func (f *File) compressedObject(num int, e Entry) (types.Object, error) {
 }
 
 func (f *File) objStream(snum int) (*objStm, error) {
-	if os, ok := f.objStms[snum]; ok {
-		return os, nil
-	}
-	if e, ok := f.index[snum]; !ok || e.Kind != InFile {
+	e, ok := f.index[snum]
+	if !ok || e.Kind != InFile {
 		return nil, damagedXref("object stream %d is not an uncompressed object", snum)
 	}
-	o, err := f.object(snum)
+	return f.objStreamAt(snum, e)
+}
+
+// objStreamAt decodes the object stream snum stored at e; the cache is keyed by offset
+// because an older revision may hold another version of the same object number.
+func (f *File) objStreamAt(snum int, e Entry) (*objStm, error) {
+	if os, ok := f.objStms[e.Offset]; ok {
+		return os, nil
+	}
+	if e.Kind != InFile {
+		return nil, damagedXref("object stream %d is not an uncompressed object", snum)
+	}
+	o, err := f.parseObjectAt(snum, e.Offset)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +284,7 @@ func (f *File) objStream(snum int) (*objStm, error) {
 		os.nums[i], os.offsets[i] = int(v1), int(v2)
 		at = next2
 	}
-	f.objStms[snum] = os
+	f.objStms[e.Offset] = os
 	return os, nil
 }
 

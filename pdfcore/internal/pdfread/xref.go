@@ -293,8 +293,10 @@ func (f *File) sectionEnd(off int64) int64 {
 		return -1
 	}
 	at := off + int64(i) + int64(len("startxref"))
-	_, at, ok := readUint(f.data, at)
-	if !ok {
+	target, at, ok := readUint(f.data, at)
+	if !ok || target == 0 {
+		// "startxref 0" closes the first-page section of some linearized files: it is
+		// not the end of a revision.
 		return -1
 	}
 	at = skipSpace2(f.data, at)

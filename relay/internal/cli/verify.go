@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/veilsign/veilsign/pdfcore"
+	"github.com/veilsign/veilsign/relay/internal/devstore"
+)
+
+// Verify runs "relay verify": exit 0 when every signature is valid and nothing disallowed
+// changed after any of them, 1 otherwise, 2 when the input is not a readable PDF.
+func Verify(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	trust := fs.String("trust", "", "trust anchors: a PEM file of root certificates, or \"dev\" for the development CA")
+	if err := fs.Parse(args); err != nil {
+		return ExitBadInput
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: relay verify [--json] [--trust FILE.pem|dev] FILE.pdf")
+		return ExitBadInput
+	}
+	var opts pdfcore.VerifyOptions
+	if *trust != "" {
+		roots, err := loadTrust(*trust)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		opts.Roots = roots
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return fail(stderr, usage("cannot read %s: %v", fs.Arg(0), err))
+	}
+	rep, err := pdfcore.Verify(data, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "veilsign:", err)
+		return ExitBadInput
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+	} else {
+		rep.WriteText(stdout)
+	}
+	if !rep.Valid {
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+func loadTrust(spec string) (*x509.CertPool, error) {
+	if spec == "dev" {
+		pki, err := devstore.Load()
+		if err != nil {
+			return nil, err
+		}
+		return pki.Roots(), nil
+	}
+	data, err := os.ReadFile(spec)
+	if err != nil {
+		return nil, usage("cannot read --trust: %v", err)
+	}
+	pool := x509.NewCertPool()
+	n := 0
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, usage("--trust holds a certificate that cannot be parsed: %v", err)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, usage("--trust %s holds no PEM certificate", spec)
+	}
+	return pool, nil
+}
