@@ -147,6 +147,9 @@ func (b *builder) addMarker(s *Signer) error {
 	} else {
 		r, pageNum = s.Field.Rect.normalized(), s.Field.Page
 	}
+	if r.Width() < 20 || r.Height() < 8 {
+		return nil // an invisible field: the slot replaces it, there is nowhere to draw
+	}
 	p, err := b.f.Page(pageNum)
 	if err != nil {
 		return readError(err)

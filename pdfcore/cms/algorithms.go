@@ -71,8 +71,8 @@ func checkHash(h crypto.Hash) error {
 	return nil
 }
 
-// digest hashes data with h; h must have passed checkHash.
-func digest(h crypto.Hash, data []byte) []byte {
+// hashBytes hashes data with h; h must have passed checkHash.
+func hashBytes(h crypto.Hash, data []byte) []byte {
 	w := h.New()
 	w.Write(data)
 	return w.Sum(nil)

@@ -52,7 +52,7 @@ func ToBeSigned(signedAttrs []byte, h crypto.Hash) ([]byte, error) {
 	if !in.ReadASN1(&set, asn1.SET) || !in.Empty() {
 		return nil, newError(CodeBadInput, "the signed attributes are not one DER SET (use the output of SignedAttributes)")
 	}
-	return digest(h, signedAttrs), nil
+	return hashBytes(h, signedAttrs), nil
 }
 
 func encodeAttribute(oid encasn1.ObjectIdentifier, value cryptobyte.BuilderContinuation) []byte {
@@ -92,7 +92,7 @@ func addSigningCertV2(b *cryptobyte.Builder, h crypto.Hash, leaf *x509.Certifica
 				if h != crypto.SHA256 {
 					addHashAlgID(b, h)
 				}
-				b.AddASN1OctetString(digest(h, leaf.Raw))
+				b.AddASN1OctetString(hashBytes(h, leaf.Raw))
 				b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) { // IssuerSerial
 					b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) { // GeneralNames
 						b.AddASN1(asn1.Tag(4).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
@@ -190,7 +190,7 @@ func matchSigningCertV2(value []byte, leaf *x509.Certificate) (bool, error) {
 	if !id.ReadASN1Bytes(&certHash, asn1.OCTET_STRING) {
 		return false, bad
 	}
-	if leaf == nil || subtle.ConstantTimeCompare(certHash, digest(h, leaf.Raw)) != 1 {
+	if leaf == nil || subtle.ConstantTimeCompare(certHash, hashBytes(h, leaf.Raw)) != 1 {
 		return false, nil
 	}
 	if id.Empty() {

@@ -34,9 +34,10 @@ func TestParseFraming(t *testing.T) {
 		"certificate":    person.Chain[0].Raw,
 		"too large":      make([]byte, MaxSize+1),
 	} {
-		_, err := Parse(in)
-		wantCode(t, err, CodeMalformed)
-		_ = name
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse(in)
+			wantCode(t, err, CodeMalformed)
+		})
 	}
 
 	// The signer's certificate left out: readable, but not verifiable.

@@ -46,7 +46,7 @@ func TimestampImprint(cmsDER []byte, h crypto.Hash) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return digest(h, sig.SignatureValue), nil
+	return hashBytes(h, sig.SignatureValue), nil
 }
 
 // AddTimestamp returns cmsDER with tokenDER (a TimeStampToken) added as the unsigned
@@ -126,7 +126,7 @@ func parseTimestamp(token []byte, sigValue []byte) (ts *Timestamp) {
 		ts.Err = newError(CodeTimestampInvalid, "the time-stamp uses the hash %v, which is not accepted", ts.Hash)
 		return ts
 	}
-	want := digest(ts.Hash, sigValue)
+	want := hashBytes(ts.Hash, sigValue)
 	ts.ImprintValid = subtle.ConstantTimeCompare(want, ts.Imprint) == 1
 	return ts
 }

@@ -49,7 +49,7 @@ func (sig *Signature) CheckDigest(digest []byte) error {
 }
 
 func (sig *Signature) checkSignatureValue() error {
-	hashed := digest(sig.DigestAlgorithm, sig.SignedAttributes)
+	hashed := hashBytes(sig.DigestAlgorithm, sig.SignedAttributes)
 	h := sig.DigestAlgorithm
 	var ok bool
 	switch pub := sig.Signer.PublicKey.(type) {

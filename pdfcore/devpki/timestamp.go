@@ -19,8 +19,13 @@ var TSAPolicy = encasn1.ObjectIdentifier{2, 999, 3161, 1}
 // serial number, TSAPolicy, an accuracy of one second, and the TSA certificate with its
 // issuing CA.
 func (p *PKI) Timestamp(imprint []byte, h crypto.Hash, at time.Time) ([]byte, error) {
-	if !h.Available() || len(imprint) != h.Size() {
-		return nil, fmt.Errorf("devpki: the imprint has %d bytes, which does not fit hash %v", len(imprint), h)
+	switch h {
+	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
+	default:
+		return nil, fmt.Errorf("devpki: time-stamps use SHA-256, SHA-384 or SHA-512, not %v", h)
+	}
+	if len(imprint) != h.Size() {
+		return nil, fmt.Errorf("devpki: the imprint has %d bytes, %v makes %d", len(imprint), h, h.Size())
 	}
 	if at.IsZero() {
 		at = time.Now()
