@@ -1,0 +1,108 @@
+// Package store keeps what the relay must not lose: sessions and their pending or finished
+// signatures (so an approved signature is delivered exactly once, across reconnects and
+// restarts), the audit trail, and credits. It holds no document and no personal data
+// beyond what the portal's session token carries.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Session is a signing session opened by a portal's token.
+type Session struct {
+	ID        string
+	SignerID  string // from the token
+	Audience  string
+	Methods   []string // allowed by the token
+	MaxSigns  int
+	Expires   time.Time
+	Created   time.Time
+	// Method, Chain (DER, leaf first) and Credential are set by identify.
+	Method     string
+	Chain      [][]byte
+	Credential string
+}
+
+// Job is one requested signature, keyed by (session, digest): asking again for the same
+// digest finds the same job, so a signer is never asked twice for it.
+type Job struct {
+	SessionID string
+	Digest    []byte
+	HashAlg   string
+	Label     string
+	Level     string
+	State     string // pending, done, failed
+	CMS       []byte // set when done
+	ErrCode   string // set when failed
+	ErrMsg    string
+	Delivered bool // the client acknowledged the CMS
+	Created   time.Time
+	Updated   time.Time
+}
+
+// Job states.
+const (
+	JobPending = "pending"
+	JobDone    = "done"
+	JobFailed  = "failed"
+)
+
+// Audit is one record of the audit trail: what was signed, how, with which certificate.
+type Audit struct {
+	Time       time.Time
+	SessionID  string
+	SignerID   string
+	Method     string
+	Digest     []byte
+	CertSerial string
+	Outcome    string // signed, refused, failed
+}
+
+// Credit is a portal's consumption for one signer, in OKSign's shape.
+type Credit struct {
+	SignerID      string  `json:"signerid"`
+	SigningOption string  `json:"signingoption"`
+	Credits       float64 `json:"credits"`
+	Subscription  float64 `json:"subscription"`
+}
+
+// Store is implemented by SQLite (the default, embedded) and PostgreSQL (several relays
+// behind a load balancer). Every method is safe for concurrent use.
+type Store interface {
+	// CreateSession stores a new session; ErrExists when the id is taken.
+	CreateSession(ctx context.Context, s *Session) error
+	// Session returns a session; ErrNotFound when it does not exist or has expired.
+	Session(ctx context.Context, id string) (*Session, error)
+	// UpdateSession saves the identify result of a session.
+	UpdateSession(ctx context.Context, s *Session) error
+	// StartJob creates the job for (session, digest) unless it exists, atomically, and
+	// returns the stored job and whether this call created it. A session's job count is
+	// checked against max: ErrLimit when creating one more would exceed it.
+	StartJob(ctx context.Context, j *Job, max int) (stored *Job, created bool, err error)
+	// Job returns the job for (session, digest); ErrNotFound when there is none.
+	Job(ctx context.Context, sessionID string, digest []byte) (*Job, error)
+	// FinishJob records a job's outcome (done with a CMS, or failed with a code).
+	FinishJob(ctx context.Context, j *Job) error
+	// PendingJobs lists the session's jobs that are done but not acknowledged, or pending.
+	PendingJobs(ctx context.Context, sessionID string) ([]*Job, error)
+	// Acknowledge marks a done job as delivered.
+	Acknowledge(ctx context.Context, sessionID string, digest []byte) error
+	// AddAudit appends to the audit trail; AddCredit books the price of a signature.
+	AddAudit(ctx context.Context, a *Audit) error
+	AddCredit(ctx context.Context, signerID, method string, credits float64) error
+	// Credits returns a signer's consumption per method.
+	Credits(ctx context.Context, signerID string) ([]Credit, error)
+	// Ping checks that the store can take writes (a full disk makes it fail).
+	Ping(ctx context.Context) error
+	// Expire deletes sessions and jobs that expired before now.
+	Expire(ctx context.Context, now time.Time) error
+	Close() error
+}
+
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	ErrLimit    = errors.New("store: the session's signature limit is reached")
+)
