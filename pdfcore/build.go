@@ -27,7 +27,11 @@ type builder struct {
 	newFields []int
 	dropped   map[int]bool // existing fields replaced by a slot on the signature page
 	sigPage   *newPage
-	formDirty bool
+	// first is set when this update is the document's first signed revision, the one
+	// allowed to change page content, the form dictionary and the catalog.
+	first bool
+	// catalog is the catalog as this update rewrites it; nil when unchanged.
+	catalog types.Dict
 }
 
 // pendingForm is a Form XObject whose resources are written at the end.

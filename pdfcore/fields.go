@@ -100,6 +100,11 @@ func (d *Document) walkField(o types.Object, parent, ft string, seen map[int]boo
 		return err
 	}
 	if w != nil {
+		if v, ok := w["V"]; ok && v != nil && !sf.Signed {
+			// poppler's pdfsig puts /V on the widget kid rather than the field; readers
+			// (pdfsig, pdfcpu) count it, so do we.
+			sf.Signed = true
+		}
 		if r, err := d.f.Resolve(w["Rect"]); err == nil {
 			if a, ok := r.(types.Array); ok {
 				sf.Rect, _ = rectOf(a)

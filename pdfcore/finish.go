@@ -202,7 +202,13 @@ func (b *builder) finish() error {
 		}
 	}
 	if len(b.newFields) > 0 || len(b.dropped) > 0 {
-		return b.writeForm()
+		if err := b.writeForm(); err != nil {
+			return err
+		}
+	}
+	b.declareVersion()
+	if b.catalog != nil {
+		b.u.SetObject(b.doc.catalogNum, b.catalog)
 	}
 	return nil
 }
@@ -384,12 +390,32 @@ func (b *builder) writeForm() error {
 		form["Fields"] = na
 	}
 	form["SigFlags"] = types.Integer(3)
+	// /NeedAppearances stays as the author set it: clearing it would make viewers draw the
+	// other fields from their stored appearances, which some producers write incompletely
+	// (LibreOffice's check boxes name a ZapfDingbats font they do not provide), changing how
+	// the signed pages look. The cost: poppler and MuPDF redraw every widget of such forms
+	// themselves and show no signature appearance; Acrobat shows it.
 	if indirect {
 		b.u.SetObject(formRef.ObjectNumber.Value(), form)
 		return nil
 	}
-	nc := clone(cat)
-	nc["AcroForm"] = form
-	b.u.SetObject(b.doc.catalogNum, nc)
+	b.editCatalog()["AcroForm"] = form
 	return nil
+}
+
+// editCatalog returns the catalog as this update will write it.
+func (b *builder) editCatalog() types.Dict {
+	if b.catalog == nil {
+		b.catalog = clone(b.doc.catalog)
+	}
+	return b.catalog
+}
+
+// declareVersion raises the catalog's /Version to 1.7 in the first signed revision when
+// the file is older: signature fields, /TU, soft masks and ETSI.CAdES.detached are not
+// PDF 1.2 features, and validators (pdfcpu) refuse them under an older version.
+func (b *builder) declareVersion() {
+	if b.first && b.doc.Version < "1.7" {
+		b.editCatalog()["Version"] = types.Name("1.7")
+	}
 }

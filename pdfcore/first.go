@@ -10,6 +10,7 @@ import (
 // signer who signs there, and the empty signature fields of every signer. It returns the
 // field of the signer at index idx, which this same update signs.
 func (b *builder) layoutFirst(idx int) (*target, error) {
+	b.first = true
 	firstX := -1
 	for i, s := range b.plan.Signers {
 		if s.Method.X509() {
@@ -52,9 +53,15 @@ func (b *builder) layoutFirst(idx int) (*target, error) {
 	}
 	if w < 200 || h < 250 {
 		// A signature page as small as a tiny last page would be unreadable.
-		w, h = 595.28, 841.89
+		w, h = a4Width, a4Height
 	}
 	boxes, err := stamp.SlotBoxes(w, h, len(onPage))
+	if err != nil && (w != a4Width || h != a4Height) {
+		// The last page is too small for every slot (A5 landscape holds two): an A4
+		// signature page does, and legibility matters more than matching the size.
+		w, h = a4Width, a4Height
+		boxes, err = stamp.SlotBoxes(w, h, len(onPage))
+	}
 	if err != nil {
 		return nil, newError(CodeNoRoom, "%v.", err)
 	}
@@ -160,6 +167,8 @@ func (b *builder) addMarker(s *Signer) error {
 	e.markers = append(e.markers, marker{name: "VsMk" + s.Label, form: form, matrix: placement(p.Rotate, r)})
 	return nil
 }
+
+const a4Width, a4Height = 595.28, 841.89
 
 func stampSlot(s *Slot) stamp.Slot {
 	return stamp.Slot{Ref: s.Label, Name: s.Name, Capacity: s.Capacity, Email: s.Email, Method: string(s.Method)}

@@ -155,7 +155,7 @@ func (b *builder) counterTarget(s *Signer) (*target, error) {
 		return t, nil
 	}
 	page := b.doc.Pages
-	r := Rect{36, 36, 336, 136}
+	r := b.freeSpot(page)
 	if s.Field != nil {
 		if s.Field.Page < 1 || s.Field.Page > b.doc.Pages {
 			return nil, newError(CodeBadPlan, "Signer %s is placed on page %d; the document has %d pages.", s.Label, s.Field.Page, b.doc.Pages)
@@ -166,7 +166,34 @@ func (b *builder) counterTarget(s *Signer) (*target, error) {
 	if err != nil {
 		return nil, readError(err)
 	}
-	return b.newFieldOn(p, r, s, slot, apFull), nil
+	return b.newFieldOn(p, fullSlotRect(r, p.Media, p.Rotate), s, slot, apFull), nil
+}
+
+// Smallest widget that shows a whole slot legibly (reference, name, logo, time, subject).
+const minSlotW, minSlotH = 340.0, 84.0
+
+// fullSlotRect grows r to the size a whole slot needs, keeping its corner, and moves it
+// back inside the page when growing pushed it out.
+func fullSlotRect(r Rect, media types.Array, rot int) Rect {
+	w, h := minSlotW, minSlotH
+	if rot == 90 || rot == 270 {
+		w, h = h, w
+	}
+	if r.Width() < w {
+		r.URX = r.LLX + w
+	}
+	if r.Height() < h {
+		r.URY = r.LLY + h
+	}
+	if m, ok := rectOf(media); ok {
+		if dx := r.URX - m.URX; dx > 0 {
+			r.LLX, r.URX = r.LLX-dx, r.URX-dx
+		}
+		if dy := r.URY - m.URY; dy > 0 {
+			r.LLY, r.URY = r.LLY-dy, r.URY-dy
+		}
+	}
+	return r
 }
 
 // newFieldOn adds a new signature field with its widget on an existing page.
@@ -206,4 +233,28 @@ func (b *builder) newSlot(s *Signer, sigPage int) (*target, error) {
 		return nil, newError(CodeDamagedObject, "The signature page is not in the page tree.")
 	}
 	return b.newFieldOn(p, r, s, slotOf(s, true), apFull), nil
+}
+
+// freeSpot finds room for a whole slot on a page, bottom left first and then upwards,
+// clear of the signature widgets already there (earlier counter-signatures).
+func (b *builder) freeSpot(page int) Rect {
+	r := Rect{36, 36, 36 + minSlotW, 36 + minSlotH}
+	for tries := 0; tries < 8; tries++ {
+		clear := true
+		for _, f := range b.doc.Fields {
+			if f.Page == page && overlaps(f.Rect, r) {
+				clear = false
+				r.LLY, r.URY = f.Rect.URY+8, f.Rect.URY+8+minSlotH
+				break
+			}
+		}
+		if clear {
+			break
+		}
+	}
+	return r
+}
+
+func overlaps(a, b Rect) bool {
+	return a.LLX < b.URX && b.LLX < a.URX && a.LLY < b.URY && b.LLY < a.URY
 }

@@ -33,8 +33,8 @@ func Appearance(f *Fonts, w, h float64, s Slot, signed *Signed, full bool) Conte
 		c.op("Q")
 		drawSlotStatic(c, s, b)
 	}
-	x := w/2 + 10
-	tw := w/2 - 18
+	x := splitX(w) + 10
+	tw := w - splitX(w) - 18
 	top := h - 20.0
 	c.op("q")
 	if signed == nil {

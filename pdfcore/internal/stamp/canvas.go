@@ -89,9 +89,9 @@ func face(bold bool) *font.Face {
 	return font.Regular()
 }
 
-// fitText shows s on one line no wider than w, shrinking or cutting it.
+// fitText shows s on one line no wider than w, shrinking it down to 60% before cutting it.
 func (c *canvas) fitText(bold bool, size, x, y, w float64, s string) {
-	t, sz := face(bold).Fit(s, size, size*0.7, w)
+	t, sz := face(bold).Fit(s, size, size*0.6, w)
 	c.text(bold, sz, x, y, t)
 }
 

@@ -109,7 +109,7 @@ func drawSlotStatic(c *canvas, s Slot, b Box) {
 	c.centred(true, 15, b.X+leftColumn/2, b.Y+b.H-32.5, 26, s.Ref)
 	c.logo(s.Method, b.X+leftColumn/2-17, b.Y+8, 34)
 	tx := b.X + leftColumn + 4
-	tw := b.W/2 - leftColumn - 8
+	tw := splitX(b.W) - leftColumn - 8
 	c.gray(0.08)
 	c.fitText(true, 12, tx, b.Y+b.H-22, tw, s.Name)
 	c.gray(0.3)
@@ -119,10 +119,19 @@ func drawSlotStatic(c *canvas, s Slot, b Box) {
 	c.fitText(false, 8, tx, b.Y+b.H-64, tw, s.Email)
 	// The divider between what the plan knew and what the signature adds.
 	c.gray(0.85)
-	c.nums("m", b.X+b.W/2, b.Y+10)
-	c.nums("l", b.X+b.W/2, b.Y+b.H-10)
+	c.nums("m", b.X+splitX(b.W), b.Y+10)
+	c.nums("l", b.X+splitX(b.W), b.Y+b.H-10)
 	c.op("S")
 	c.op("Q")
+}
+
+// splitX is where a slot of width w divides what the plan knew (left) from what the
+// signature adds (right); narrow slots (counter-signature widgets) give names more room.
+func splitX(w float64) float64 {
+	if w < 420 {
+		return w * 0.58
+	}
+	return w / 2
 }
 
 // MethodTitle is the human name of a signing method.
