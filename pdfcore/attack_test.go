@@ -288,3 +288,19 @@ func TestAttacks(t *testing.T) {
 		})
 	}
 }
+
+// Forgery is a forged document for the peer comparison in the external test package.
+type Forgery struct {
+	Name string
+	PDF  []byte
+}
+
+// Forgeries builds every attack of the suite on one signed document (exported for
+// attack_peers_test.go, which compares what pdfsig and pdfcpu make of them).
+func Forgeries(t *testing.T) (signed []byte, out []Forgery) {
+	signed = signA(t, readTestdata(t, "libreoffice-7.4-writer-xref-table.pdf"))
+	for _, a := range attacks {
+		out = append(out, Forgery{Name: a.name, PDF: a.make(t, signed)})
+	}
+	return signed, out
+}
