@@ -2,6 +2,7 @@ package cms
 
 import (
 	"crypto"
+	_ "crypto/sha1"   // SHA-1, for reading old signatures only
 	_ "crypto/sha256" // register SHA-256 so crypto.Hash.New works without the caller importing it
 	_ "crypto/sha512" // SHA-384 and SHA-512
 	"crypto/x509"
@@ -17,26 +18,31 @@ var (
 	oidAttrContentType      = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
 	oidAttrMessageDigest    = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
 	oidAttrSigningCertV2    = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+	oidAttrSigningCertV1    = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
+	oidAttrSigningTime      = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
 	oidAttrSignatureTSToken = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
 
+	oidSHA1   = encasn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
 	oidSHA256 = encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
 	oidSHA384 = encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
 	oidSHA512 = encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
 
 	oidRSAEncryption   = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	oidSHA1WithRSA     = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}
 	oidSHA256WithRSA   = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
 	oidSHA384WithRSA   = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
 	oidSHA512WithRSA   = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
 	oidRSAPSS          = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
 	oidMGF1            = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}
 	oidECPublicKey     = encasn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	oidECDSAWithSHA1   = encasn1.ObjectIdentifier{1, 2, 840, 10045, 4, 1}
 	oidECDSAWithSHA256 = encasn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
 	oidECDSAWithSHA384 = encasn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
 	oidECDSAWithSHA512 = encasn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
 )
 
-// Only the SHA-2 family is accepted: eIDAS qualified signatures may no longer use SHA-1,
-// and nothing in PAdES baseline needs more.
+// Only the SHA-2 family is accepted for anything this package makes: eIDAS qualified
+// signatures may no longer use SHA-1, and nothing in PAdES baseline needs more.
 var hashOIDs = []struct {
 	h   crypto.Hash
 	oid encasn1.ObjectIdentifier
@@ -55,11 +61,17 @@ func hashOID(h crypto.Hash) (encasn1.ObjectIdentifier, bool) {
 	return nil, false
 }
 
+// hashForOID names the digest algorithms Parse reads: the SHA-2 family, and SHA-1, which
+// old signatures (SubFilter adbe.pkcs7.sha1, pre-2010 signers) use. Reading is not signing:
+// checkHash still refuses SHA-1 for everything this package produces.
 func hashForOID(oid encasn1.ObjectIdentifier) (crypto.Hash, bool) {
 	for _, e := range hashOIDs {
 		if e.oid.Equal(oid) {
 			return e.h, true
 		}
+	}
+	if oid.Equal(oidSHA1) {
+		return crypto.SHA1, true
 	}
 	return 0, false
 }
@@ -71,19 +83,21 @@ func checkHash(h crypto.Hash) error {
 	return nil
 }
 
-// hashBytes hashes data with h; h must have passed checkHash.
+// hashBytes hashes data with h; h must have passed checkHash or come from hashForOID.
 func hashBytes(h crypto.Hash, data []byte) []byte {
 	w := h.New()
 	w.Write(data)
 	return w.Sum(nil)
 }
 
-// sigAlgInfo describes the signature algorithms Assemble writes and Parse reads.
+// sigAlgInfo describes the signature algorithms Assemble writes and Parse reads; readOnly
+// ones (SHA-1) are read in signatures made elsewhere and never written.
 type sigAlgInfo struct {
-	alg  x509.SignatureAlgorithm
-	hash crypto.Hash
-	oid  encasn1.ObjectIdentifier
-	kind keyKind
+	alg      x509.SignatureAlgorithm
+	hash     crypto.Hash
+	oid      encasn1.ObjectIdentifier
+	kind     keyKind
+	readOnly bool
 }
 
 type keyKind int
@@ -95,20 +109,22 @@ const (
 )
 
 var sigAlgs = []sigAlgInfo{
-	{x509.SHA256WithRSA, crypto.SHA256, oidSHA256WithRSA, kindRSA},
-	{x509.SHA384WithRSA, crypto.SHA384, oidSHA384WithRSA, kindRSA},
-	{x509.SHA512WithRSA, crypto.SHA512, oidSHA512WithRSA, kindRSA},
-	{x509.SHA256WithRSAPSS, crypto.SHA256, oidRSAPSS, kindRSAPSS},
-	{x509.SHA384WithRSAPSS, crypto.SHA384, oidRSAPSS, kindRSAPSS},
-	{x509.SHA512WithRSAPSS, crypto.SHA512, oidRSAPSS, kindRSAPSS},
-	{x509.ECDSAWithSHA256, crypto.SHA256, oidECDSAWithSHA256, kindECDSA},
-	{x509.ECDSAWithSHA384, crypto.SHA384, oidECDSAWithSHA384, kindECDSA},
-	{x509.ECDSAWithSHA512, crypto.SHA512, oidECDSAWithSHA512, kindECDSA},
+	{x509.SHA256WithRSA, crypto.SHA256, oidSHA256WithRSA, kindRSA, false},
+	{x509.SHA384WithRSA, crypto.SHA384, oidSHA384WithRSA, kindRSA, false},
+	{x509.SHA512WithRSA, crypto.SHA512, oidSHA512WithRSA, kindRSA, false},
+	{x509.SHA256WithRSAPSS, crypto.SHA256, oidRSAPSS, kindRSAPSS, false},
+	{x509.SHA384WithRSAPSS, crypto.SHA384, oidRSAPSS, kindRSAPSS, false},
+	{x509.SHA512WithRSAPSS, crypto.SHA512, oidRSAPSS, kindRSAPSS, false},
+	{x509.ECDSAWithSHA256, crypto.SHA256, oidECDSAWithSHA256, kindECDSA, false},
+	{x509.ECDSAWithSHA384, crypto.SHA384, oidECDSAWithSHA384, kindECDSA, false},
+	{x509.ECDSAWithSHA512, crypto.SHA512, oidECDSAWithSHA512, kindECDSA, false},
+	{x509.SHA1WithRSA, crypto.SHA1, oidSHA1WithRSA, kindRSA, true},
+	{x509.ECDSAWithSHA1, crypto.SHA1, oidECDSAWithSHA1, kindECDSA, true},
 }
 
 func sigAlgByAlg(alg x509.SignatureAlgorithm) (sigAlgInfo, error) {
 	for _, s := range sigAlgs {
-		if s.alg == alg {
+		if s.alg == alg && !s.readOnly {
 			return s, nil
 		}
 	}
@@ -183,7 +199,7 @@ func readHashAlgID(in *cryptobyte.String) (crypto.Hash, error) {
 	}
 	h, ok := hashForOID(oid)
 	if !ok {
-		return 0, newError(CodeUnsupportedAlgorithm, "digest algorithm %v is not accepted; only SHA-256, SHA-384 and SHA-512 are", oid)
+		return 0, newError(CodeUnsupportedAlgorithm, "digest algorithm %v is not accepted; only SHA-256, SHA-384, SHA-512 (and SHA-1 in old signatures) are", oid)
 	}
 	return h, nil
 }
@@ -211,7 +227,10 @@ func readSigAlgID(in *cryptobyte.String, h crypto.Hash) (sigAlgInfo, int, error)
 		if err != nil {
 			return sigAlgInfo{}, 0, err
 		}
-		s, _ := sigAlgByKind(kindRSAPSS, h)
+		s, ok := sigAlgByKind(kindRSAPSS, h)
+		if !ok {
+			return sigAlgInfo{}, 0, newError(CodeUnsupportedAlgorithm, "RSASSA-PSS with %v is not accepted", h)
+		}
 		return s, salt, nil
 	default:
 		for _, s := range sigAlgs {
@@ -229,7 +248,10 @@ func readSigAlgID(in *cryptobyte.String, h crypto.Hash) (sigAlgInfo, int, error)
 	if !params.Empty() && !(kind == kindRSA && isNULL(params)) && !(kind == kindECDSA && oid.Equal(oidECPublicKey) && isNULL(params)) {
 		return sigAlgInfo{}, 0, newError(CodeUnsupportedAlgorithm, "signature algorithm %v has unexpected parameters", oid)
 	}
-	s, _ := sigAlgByKind(kind, h)
+	s, ok := sigAlgByKind(kind, h)
+	if !ok {
+		return sigAlgInfo{}, 0, newError(CodeUnsupportedAlgorithm, "signature algorithm %v with %v is not accepted", oid, h)
+	}
 	return s, 0, nil
 }
 

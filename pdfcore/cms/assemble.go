@@ -187,6 +187,8 @@ type signerInfo struct {
 	sigAlg      []byte // element
 	signature   []byte
 	unsigned    [][]byte // Attribute elements
+	// noSignedAttrs marks the old form without signed attributes (read, never made here).
+	noSignedAttrs bool
 }
 
 func (sd *signedData) marshal() ([]byte, error) {
@@ -215,7 +217,9 @@ func (sd *signedData) marshal() ([]byte, error) {
 						b.AddASN1Int64(si.version)
 						b.AddBytes(si.sid)
 						b.AddBytes(si.digestAlg)
-						b.AddASN1(asn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddBytes(si.signedAttrs) })
+						if !si.noSignedAttrs {
+							b.AddASN1(asn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddBytes(si.signedAttrs) })
+						}
 						b.AddBytes(si.sigAlg)
 						b.AddASN1OctetString(si.signature)
 						b.AddBytes(unsigned)

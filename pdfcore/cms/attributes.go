@@ -8,6 +8,7 @@ import (
 	encasn1 "encoding/asn1"
 	"math/big"
 	"slices"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
@@ -111,11 +112,15 @@ type signedAttrs struct {
 	contentType   encasn1.ObjectIdentifier
 	messageDigest []byte
 	signingCertV2 []byte // the attribute value, nil when absent
+	signingCertV1 []byte // the attribute value, nil when absent
+	signingTime   time.Time
 }
 
 // parseSignedAttrs reads the content of the signed attributes SET. RFC 5652 §11 requires
 // content-type and message-digest exactly once with one value; a repeated attribute type
-// is refused so that no two readers can disagree on which value counts.
+// is refused so that no two readers can disagree on which value counts. Attributes this
+// package does not know (S/MIME capabilities, Adobe revocation data, policies…) are
+// skipped; signing-time is read for information only.
 func parseSignedAttrs(set cryptobyte.String) (*signedAttrs, error) {
 	var out signedAttrs
 	seen := map[string]bool{}
@@ -147,6 +152,20 @@ func parseSignedAttrs(set cryptobyte.String) (*signedAttrs, error) {
 				return nil, newError(CodeAttributeInvalid, "the signing-certificate-v2 attribute must hold exactly one value")
 			}
 			out.signingCertV2 = v
+		case oid.Equal(oidAttrSigningCertV1):
+			var v cryptobyte.String
+			if !value.ReadASN1Element(&v, asn1.SEQUENCE) || !value.Empty() {
+				return nil, newError(CodeAttributeInvalid, "the signing-certificate attribute must hold exactly one value")
+			}
+			out.signingCertV1 = v
+		case oid.Equal(oidAttrSigningTime):
+			// Informational: an unreadable time (some old producers write odd UTCTime forms)
+			// leaves it zero rather than refusing the signature.
+			var t time.Time
+			if (value.PeekASN1Tag(asn1.UTCTime) && value.ReadASN1UTCTime(&t) ||
+				value.PeekASN1Tag(asn1.GeneralizedTime) && value.ReadASN1GeneralizedTime(&t)) && value.Empty() {
+				out.signingTime = t
+			}
 		}
 	}
 	if out.contentType == nil {
@@ -169,21 +188,28 @@ func readAttribute(s *cryptobyte.String) (encasn1.ObjectIdentifier, cryptobyte.S
 	return oid, values, nil
 }
 
-// matchSigningCertV2 reports whether the first ESSCertIDv2 (the one RFC 5035 says names the
-// signing certificate) matches leaf: same certificate hash and, if given, same issuer and
-// serial number.
-func matchSigningCertV2(value []byte, leaf *x509.Certificate) (bool, error) {
-	bad := newError(CodeAttributeInvalid, "the signing-certificate-v2 attribute is not readable")
+// matchSigningCert reports whether the first ESSCertIDv2 (v2, RFC 5035) or ESSCertID (v1,
+// RFC 2634, SHA-1 certificate hash) — the one that names the signing certificate — matches
+// leaf: same certificate hash and, if given, same issuer and serial number.
+func matchSigningCert(value []byte, leaf *x509.Certificate, v2 bool) (bool, error) {
+	name := "signing-certificate"
+	if v2 {
+		name = "signing-certificate-v2"
+	}
+	bad := newError(CodeAttributeInvalid, "the %s attribute is not readable", name)
 	in := cryptobyte.String(value)
-	var scv2, certs, id cryptobyte.String
-	if !in.ReadASN1(&scv2, asn1.SEQUENCE) || !scv2.ReadASN1(&certs, asn1.SEQUENCE) || !certs.ReadASN1(&id, asn1.SEQUENCE) {
+	var sc, certs, id cryptobyte.String
+	if !in.ReadASN1(&sc, asn1.SEQUENCE) || !sc.ReadASN1(&certs, asn1.SEQUENCE) || !certs.ReadASN1(&id, asn1.SEQUENCE) {
 		return false, bad
 	}
-	h := crypto.SHA256
-	if id.PeekASN1Tag(asn1.SEQUENCE) {
-		var err error
-		if h, err = readHashAlgID(&id); err != nil {
-			return false, err
+	h := crypto.SHA1
+	if v2 {
+		h = crypto.SHA256
+		if id.PeekASN1Tag(asn1.SEQUENCE) {
+			var err error
+			if h, err = readHashAlgID(&id); err != nil {
+				return false, err
+			}
 		}
 	}
 	var certHash []byte

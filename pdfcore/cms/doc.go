@@ -15,7 +15,10 @@
 //	der, err := cms.Assemble(attrs, crypto.SHA256, x509.SHA256WithRSA, value, chain)
 //
 // For PAdES B-T, ask a TSA for a token over TimestampImprint and add it with AddTimestamp.
-// Parse, Verify and CheckDigest read and check a signature; certificate trust (chains,
+// Parse, Verify and CheckDigest read and check a signature, also one made by another tool:
+// BER input is normalised to DER, signatures without signing-certificate(-v2), without
+// signed attributes (RSA PKCS#1 v1.5) or with SHA-1 are read and verified; PAdESBaseline
+// tells whether the CMS also meets the PAdES baseline profile. Certificate trust (chains,
 // revocation, qualified status) is left to the caller.
 //
 // Every error is an *Error whose Code is one of the Code… constants.

@@ -8,11 +8,13 @@ import (
 // Error codes are part of the API: callers (the relay, the verification report, the JS
 // bindings) branch on them and show them, so they never change once published.
 const (
-	// CodeMalformed: the bytes are not a DER CMS SignedData with exactly one SignerInfo.
+	// CodeMalformed: the bytes are not a CMS SignedData (DER, or BER within the limits of
+	// the normaliser) with exactly one SignerInfo.
 	CodeMalformed = "cms-malformed"
 	// CodeUnsupportedAlgorithm: a digest or signature algorithm this package does not accept.
 	CodeUnsupportedAlgorithm = "unsupported-algorithm"
-	// CodeAttributeInvalid: a signed attribute PAdES requires is missing, repeated or wrong.
+	// CodeAttributeInvalid: a signed attribute is missing, repeated or wrong, or (from
+	// PAdESBaseline) the CMS lacks what the PAdES baseline profile requires.
 	CodeAttributeInvalid = "attribute-invalid"
 	// CodeDigestMismatch: the message-digest attribute is not the digest of the document.
 	CodeDigestMismatch = "digest-mismatch"
@@ -20,7 +22,8 @@ const (
 	CodeSignatureInvalid = "signature-invalid"
 	// CodeSignerMissing: no certificate in the CMS matches the SignerInfo's identifier.
 	CodeSignerMissing = "signer-missing"
-	// CodeSigningCertMismatch: signing-certificate-v2 is absent or names another certificate.
+	// CodeSigningCertMismatch: signing-certificate-v2 or signing-certificate names another
+	// certificate than the signer's, or (from PAdESBaseline) neither is present.
 	CodeSigningCertMismatch = "signing-cert-mismatch"
 	// CodeTimestampInvalid: the time-stamp token cannot be read or its own signature fails.
 	CodeTimestampInvalid = "timestamp-invalid"

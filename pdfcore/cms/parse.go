@@ -3,9 +3,11 @@ package cms
 import (
 	"bytes"
 	"crypto"
+	"crypto/rsa"
 	"crypto/x509"
 	encasn1 "encoding/asn1"
 	"math/big"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
@@ -18,63 +20,125 @@ const MaxSize = 4 << 20
 // maxCertificates bounds certificate parsing; a real chain plus a TSA chain is under ten.
 const maxCertificates = 64
 
-// Signature is a parsed detached CMS signature. Parse only reads; Verify and CheckDigest
-// check. Trust in the certificates (chain to a trusted root, revocation, qualified status)
-// is the caller's business: this package knows no trust anchors.
+// Signature is a parsed CMS signature. Parse only reads; Verify and CheckDigest check, and
+// PAdESBaseline tells whether the CMS also meets the PAdES baseline profile. Trust in the
+// certificates (chain to a trusted root, revocation, qualified status) is the caller's
+// business: this package knows no trust anchors.
 type Signature struct {
-	// Raw is the DER ContentInfo, without the zero padding of a PDF /Contents string.
+	// Raw is the ContentInfo as given (DER, or the original BER), without the zero padding
+	// of a PDF /Contents string.
 	Raw []byte
 	// Certificates are those carried in SignedData, in their order.
 	Certificates []*x509.Certificate
 	// Signer is the certificate the SignerInfo's sid names; nil if none of Certificates.
 	Signer *x509.Certificate
 	// DigestAlgorithm hashes both the document byte ranges and the signed attributes.
+	// SHA-1 is accepted here, in signatures made elsewhere, but never for signing.
 	DigestAlgorithm crypto.Hash
-	// MessageDigest is the message-digest signed attribute: the digest of the byte ranges.
+	// MessageDigest is the digest of the content that was signed: the message-digest signed
+	// attribute or, in a signature without signed attributes, the digest an RSA PKCS#1 v1.5
+	// signature value carries (set only when that signature value verifies). The content is
+	// the PDF byte ranges, or EncapsulatedContent when the signature embeds it.
 	MessageDigest []byte
 	// SignatureAlgorithm is the scheme of SignatureValue.
 	SignatureAlgorithm x509.SignatureAlgorithm
-	// SignatureValue is the raw signature over SignedAttributes.
+	// SignatureValue is the raw signature over SignedAttributes (over the content digest
+	// when there are no signed attributes).
 	SignatureValue []byte
-	// SignedAttributes is the DER SET OF Attribute as it is hashed and signed.
+	// HasSignedAttributes is false for the old form where the signature value signs the
+	// content digest directly.
+	HasSignedAttributes bool
+	// SignedAttributes is the DER SET OF Attribute as it is hashed and signed (RFC 5652
+	// §5.4); for BER input it is the DER re-encoding. Nil without signed attributes.
 	SignedAttributes []byte
-	// HasSigningCertV2 tells whether the signing-certificate-v2 attribute is present, and
-	// SigningCertMatch whether it names Signer.
+	// HasSigningCertV2 tells whether the signing-certificate-v2 attribute (RFC 5035) is
+	// present, and SigningCertMatch whether it names Signer.
 	HasSigningCertV2 bool
 	SigningCertMatch bool
+	// HasSigningCertV1 tells whether the ESS signing-certificate attribute (RFC 2634, SHA-1
+	// certificate hash) is present, and SigningCertV1Match whether it names Signer.
+	HasSigningCertV1   bool
+	SigningCertV1Match bool
+	// SigningTime is the signing-time signed attribute (the signer's claim, not a trusted
+	// time); zero when absent or unreadable.
+	SigningTime time.Time
+	// EncapsulatedContent is the content embedded in the SignedData (SubFilter
+	// adbe.pkcs7.sha1 embeds the SHA-1 digest of the byte ranges); nil when detached.
+	EncapsulatedContent []byte
 	// Timestamp is the signature time-stamp (unsigned attribute), nil when there is none.
 	Timestamp *Timestamp
 
 	contentType  encasn1.ObjectIdentifier // content-type signed attribute
 	eContentType encasn1.ObjectIdentifier // EncapsulatedContentInfo type
+	embedded     bool                     // eContent present
 	alg          sigAlgInfo
 	pssSalt      int
 	sd           signedData
 }
 
-// Parse reads a detached CMS signature in DER. Trailing zero bytes (the padding of a PDF
-// /Contents string) are ignored; anything else after the ContentInfo is refused. BER is not
-// accepted. Exactly one SignerInfo is required, as PAdES prescribes.
+// Parse reads a CMS signature. DER is read directly; anything else is normalised from BER
+// (indefinite lengths, constructed strings, long-form lengths) into DER first and read
+// again, with Raw kept as given. Trailing zero bytes (the padding of a PDF /Contents string)
+// are ignored, also after an indefinite-length ContentInfo; anything else after it is
+// refused. Exactly one SignerInfo is required, as PDF signatures have.
 func Parse(der []byte) (*Signature, error) {
 	if len(der) > MaxSize {
 		return nil, malformed("the signature is %d bytes, more than the %d accepted", len(der), MaxSize)
 	}
 	in := cryptobyte.String(der)
 	var ci cryptobyte.String
+	var derErr error
 	if !in.ReadASN1Element(&ci, asn1.SEQUENCE) {
-		return nil, malformed("not a DER ContentInfo")
+		derErr = malformed("not a DER ContentInfo")
+	} else if !allZero(in) {
+		derErr = malformed("data after the ContentInfo")
+	} else {
+		raw := bytes.Clone(ci)
+		sig, err := parseContentInfo(raw)
+		if err == nil {
+			sig.Raw = raw
+			return sig, nil
+		}
+		derErr = err
 	}
-	for _, c := range in {
+
+	norm, n, err := normalizeBER(der)
+	if err != nil {
+		if CodeOf(derErr) == CodeMalformed {
+			return nil, err // says where the encoding is broken
+		}
+		return nil, derErr
+	}
+	if bytes.Equal(norm, der[:n]) {
+		return nil, derErr // already DER: normalising changes nothing
+	}
+	if !allZero(der[n:]) {
+		return nil, malformed("data after the ContentInfo")
+	}
+	sig, err := parseContentInfo(norm)
+	if err != nil {
+		return nil, err
+	}
+	sig.Raw = bytes.Clone(der[:n])
+	return sig, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
 		if c != 0 {
-			return nil, malformed("data after the ContentInfo")
+			return false
 		}
 	}
-	sig := &Signature{Raw: bytes.Clone(ci)}
+	return true
+}
 
-	body := cryptobyte.String(sig.Raw)
+// parseContentInfo reads one DER ContentInfo; the Signature keeps slices of ci.
+func parseContentInfo(ci []byte) (*Signature, error) {
+	sig := &Signature{}
+	body := cryptobyte.String(ci)
 	var info, explicit, sd cryptobyte.String
 	var ctype encasn1.ObjectIdentifier
-	if !body.ReadASN1(&info, asn1.SEQUENCE) || !info.ReadASN1ObjectIdentifier(&ctype) {
+	if !body.ReadASN1(&info, asn1.SEQUENCE) || !body.Empty() || !info.ReadASN1ObjectIdentifier(&ctype) {
 		return nil, malformed("not a DER ContentInfo")
 	}
 	if !ctype.Equal(oidSignedData) {
@@ -105,7 +169,15 @@ func (sig *Signature) readSignedData(sd cryptobyte.String) error {
 		return malformed("the EncapsulatedContentInfo is not readable")
 	}
 	if !encapBody.Empty() {
-		return malformed("the signature embeds its content; a PDF signature must be detached")
+		// adbe.pkcs7.sha1 embeds the digest of the byte ranges: eContent [0] EXPLICIT OCTET
+		// STRING (BER segments are already joined by the normaliser).
+		var explicit, content cryptobyte.String
+		if !encapBody.ReadASN1(&explicit, asn1.Tag(0).ContextSpecific().Constructed()) || !encapBody.Empty() ||
+			!explicit.ReadASN1(&content, asn1.OCTET_STRING) || !explicit.Empty() {
+			return malformed("the encapsulated content is not readable")
+		}
+		sig.embedded = true
+		sig.EncapsulatedContent = content
 	}
 
 	var certs, crls cryptobyte.String
@@ -186,32 +258,12 @@ func (sig *Signature) readSignerInfo(si cryptobyte.String) error {
 	}
 	sig.DigestAlgorithm = h
 
-	var attrsElem cryptobyte.String
-	if !si.ReadASN1Element(&attrsElem, asn1.Tag(0).ContextSpecific().Constructed()) {
-		return newError(CodeAttributeInvalid, "the signature has no signed attributes; PAdES requires them")
-	}
-	// The signature covers the attributes with their universal SET tag, not [0] (RFC 5652
-	// §5.4); the length octets are the same, so only the first byte changes.
-	sig.SignedAttributes = bytes.Clone(attrsElem)
-	sig.SignedAttributes[0] = 0x31
-	var attrs cryptobyte.String
-	attrsIn := attrsElem
-	attrsIn.ReadASN1(&attrs, asn1.Tag(0).ContextSpecific().Constructed())
-	s.signedAttrs = attrs
-	parsed, err := parseSignedAttrs(attrs)
-	if err != nil {
-		return err
-	}
-	sig.contentType = parsed.contentType
-	sig.MessageDigest = parsed.messageDigest
-	if len(sig.MessageDigest) != h.Size() {
-		return newError(CodeAttributeInvalid, "the message-digest has %d bytes, %v makes %d", len(sig.MessageDigest), h, h.Size())
-	}
-	if parsed.signingCertV2 != nil {
-		sig.HasSigningCertV2 = true
-		if sig.SigningCertMatch, err = matchSigningCertV2(parsed.signingCertV2, sig.Signer); err != nil {
+	if si.PeekASN1Tag(asn1.Tag(0).ContextSpecific().Constructed()) {
+		if err := sig.readSignedAttrs(&si, h); err != nil {
 			return err
 		}
+	} else {
+		s.noSignedAttrs = true
 	}
 
 	var sigAlg cryptobyte.String
@@ -234,10 +286,84 @@ func (sig *Signature) readSignerInfo(si cryptobyte.String) error {
 	if !si.ReadOptionalASN1(&unsigned, &hasUnsigned, asn1.Tag(1).ContextSpecific().Constructed()) || !si.Empty() {
 		return malformed("data after the signature value is not readable")
 	}
+	if !sig.HasSignedAttributes {
+		sig.recoverDigest()
+	}
 	if hasUnsigned {
 		return sig.readUnsignedAttrs(unsigned)
 	}
 	return nil
+}
+
+// readSignedAttrs reads the [0] signed attributes from si.
+func (sig *Signature) readSignedAttrs(si *cryptobyte.String, h crypto.Hash) error {
+	var attrsElem, attrs cryptobyte.String
+	if !si.ReadASN1Element(&attrsElem, asn1.Tag(0).ContextSpecific().Constructed()) {
+		return malformed("the signed attributes are not readable")
+	}
+	sig.HasSignedAttributes = true
+	// The signature covers the attributes with their universal SET tag, not [0] (RFC 5652
+	// §5.4); the length octets are the same, so only the first byte changes.
+	sig.SignedAttributes = bytes.Clone(attrsElem)
+	sig.SignedAttributes[0] = 0x31
+	attrsIn := attrsElem
+	attrsIn.ReadASN1(&attrs, asn1.Tag(0).ContextSpecific().Constructed())
+	sig.sd.si.signedAttrs = attrs
+	parsed, err := parseSignedAttrs(attrs)
+	if err != nil {
+		return err
+	}
+	sig.contentType = parsed.contentType
+	sig.MessageDigest = parsed.messageDigest
+	sig.SigningTime = parsed.signingTime
+	if len(sig.MessageDigest) != h.Size() {
+		return newError(CodeAttributeInvalid, "the message-digest has %d bytes, %v makes %d", len(sig.MessageDigest), h, h.Size())
+	}
+	if parsed.signingCertV2 != nil {
+		sig.HasSigningCertV2 = true
+		if sig.SigningCertMatch, err = matchSigningCert(parsed.signingCertV2, sig.Signer, true); err != nil {
+			return err
+		}
+	}
+	if parsed.signingCertV1 != nil {
+		sig.HasSigningCertV1 = true
+		if sig.SigningCertV1Match, err = matchSigningCert(parsed.signingCertV1, sig.Signer, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recoverDigest handles a signature without signed attributes: an RSA PKCS#1 v1.5 value
+// carries the digest it signs, so the public-key operation recovers a candidate, and the
+// standard verification then decides whether the value is a valid signature over it. Only
+// then is MessageDigest set; other schemes cannot be checked without the document digest.
+func (sig *Signature) recoverDigest() {
+	pub, ok := sig.signerKey().(*rsa.PublicKey)
+	if !ok || sig.alg.kind != kindRSA || pub.N.Sign() <= 0 || pub.E <= 0 {
+		return
+	}
+	h := sig.DigestAlgorithm
+	k := pub.Size()
+	if len(sig.SignatureValue) != k || k < h.Size() {
+		return
+	}
+	s := new(big.Int).SetBytes(sig.SignatureValue)
+	if s.Cmp(pub.N) >= 0 {
+		return
+	}
+	em := new(big.Int).Exp(s, big.NewInt(int64(pub.E)), pub.N).FillBytes(make([]byte, k))
+	candidate := em[k-h.Size():]
+	if rsa.VerifyPKCS1v15(pub, h, candidate, sig.SignatureValue) == nil {
+		sig.MessageDigest = bytes.Clone(candidate)
+	}
+}
+
+func (sig *Signature) signerKey() crypto.PublicKey {
+	if sig.Signer == nil {
+		return nil
+	}
+	return sig.Signer.PublicKey
 }
 
 // findSigner resolves the SignerIdentifier: issuerAndSerialNumber (version 1, what we
@@ -257,9 +383,35 @@ func (sig *Signature) findSigner(sid cryptobyte.String, tag asn1.Tag) error {
 				return nil
 			}
 		}
-	case asn1.Tag(0).ContextSpecific():
+	case asn1.Tag(0).ContextSpecific(), asn1.Tag(0).ContextSpecific().Constructed():
 		var ski cryptobyte.String
-		if !sid.ReadASN1(&ski, asn1.Tag(0).ContextSpecific()) || len(ski) == 0 {
+		if tag == asn1.Tag(0).ContextSpecific() {
+			if !sid.ReadASN1(&ski, tag) {
+				return malformed("the signer's subjectKeyIdentifier is not readable")
+			}
+		} else {
+			// [0] IMPLICIT OCTET STRING in the BER segmented form, which the normaliser cannot
+			// recognise without the schema: join the segments and keep the DER form.
+			var segs cryptobyte.String
+			if !sid.ReadASN1(&segs, tag) {
+				return malformed("the signer's subjectKeyIdentifier is not readable")
+			}
+			var joined []byte
+			for !segs.Empty() {
+				var seg cryptobyte.String
+				if !segs.ReadASN1(&seg, asn1.OCTET_STRING) {
+					return malformed("the signer's subjectKeyIdentifier is not readable")
+				}
+				joined = append(joined, seg...)
+			}
+			ski = joined
+			var b cryptobyte.Builder
+			b.AddASN1(asn1.Tag(0).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(joined) })
+			if sig.sd.si.sid, _ = b.Bytes(); sig.sd.si.sid == nil {
+				return malformed("the signer's subjectKeyIdentifier is not readable")
+			}
+		}
+		if len(ski) == 0 {
 			return malformed("the signer's subjectKeyIdentifier is not readable")
 		}
 		for _, c := range sig.Certificates {

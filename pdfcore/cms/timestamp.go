@@ -52,7 +52,7 @@ func TimestampImprint(cmsDER []byte, h crypto.Hash) ([]byte, error) {
 // AddTimestamp returns cmsDER with tokenDER (a TimeStampToken) added as the unsigned
 // attribute id-aa-signatureTimeStampToken. Nothing signed changes. The token must be
 // readable, correctly signed and carry the imprint of this signature value; a signature
-// that already has a time-stamp is refused.
+// that already has a time-stamp is refused. A BER cmsDER comes back in its DER form.
 func AddTimestamp(cmsDER, tokenDER []byte) ([]byte, error) {
 	sig, err := Parse(cmsDER)
 	if err != nil {
