@@ -79,10 +79,16 @@ func (v *verifier) collect() []*sigInfo {
 			continue
 		}
 		s := &sigInfo{field: fl}
-		if r, ok := fd["V"].(types.IndirectRef); ok {
+		val := fd["V"]
+		if val == nil && fl.widgetNum != fl.num { // /V on the widget kid, as pdfsig writes it
+			if wd, _ := v.f.Dict(ref(fl.widgetNum)); wd != nil {
+				val = wd["V"]
+			}
+		}
+		if r, ok := val.(types.IndirectRef); ok {
 			s.dictNum = r.ObjectNumber.Value()
 		}
-		s.dict, _ = v.f.Dict(fd["V"])
+		s.dict, _ = v.f.Dict(val)
 		if s.dict == nil {
 			out = append(out, s)
 			continue

@@ -109,3 +109,61 @@ func minimalPDF() []byte {
 	return []byte("%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Count 1 /Kids [3 0 R] >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\n" +
 		"xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n0000000115 00000 n \ntrailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n186\n%%EOF\n")
 }
+
+// TestVerifyForeign verifies files signed by other tools (poppler's pdfsig with NSS, BER
+// CMS; openssl-built certification signatures) and the same files after our
+// counter-signature: every signature stays intact.
+func TestVerifyForeign(t *testing.T) {
+	_, id := testPKI()
+	for _, c := range []struct {
+		file  string
+		valid bool // false: the file itself changes a signed revision (pyHanko agrees)
+	}{
+		{"signed-pdfsig-existing-field.pdf", true},
+		{"signed-pdfsig-add-signature-libreoffice.pdf", true},
+		{"signed-pdfsig-libreoffice-form-sigfield.pdf", true},
+		{"signed-pdfsig-2-signatures.pdf", false},
+		{"certified-p2-docmdp-libreoffice-form.pdf", true},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			in := readTestdata(t, c.file)
+			rep, err := Verify(in, VerifyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range rep.Signatures {
+				if s.Integrity != "valid" || !s.CoversRevision {
+					t.Fatalf("%s: %s %s", s.Field, s.Integrity, s.Reason)
+				}
+			}
+			if rep.Valid != c.valid {
+				t.Fatalf("valid = %v (%s), want %v", rep.Valid, rep.Summary, c.valid)
+			}
+			plan := &Plan{Signers: []Signer{{Label: "A", Name: "Jan Peeters", Method: MethodItsme, Field: &Field{Page: 1, Rect: Rect{200, 300, 540, 384}}}}}
+			out, _ := signWith(t, in, plan, "A", id, Options{})
+			after, err := Verify(out, VerifyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(after.Signatures) != len(rep.Signatures)+1 {
+				t.Fatalf("%d signatures after counter-signing, want %d", len(after.Signatures), len(rep.Signatures)+1)
+			}
+			for i, s := range after.Signatures {
+				if s.Integrity != "valid" {
+					t.Fatalf("after counter-signing, %s: %s", s.Field, s.Reason)
+				}
+				if i == len(rep.Signatures)-1 || !c.valid {
+					continue
+				}
+				for _, ch := range s.ChangesAfter {
+					if !ch.Allowed && ch.Revision == after.Revisions {
+						t.Fatalf("our counter-signature is a disallowed change for %s: %+v", s.Field, ch)
+					}
+				}
+			}
+			if c.valid && !after.Valid {
+				t.Fatalf("after counter-signing: %s %+v", after.Summary, after.Signatures)
+			}
+		})
+	}
+}
