@@ -12,13 +12,13 @@ import (
 
 // Session is a signing session opened by a portal's token.
 type Session struct {
-	ID        string
-	SignerID  string // from the token
-	Audience  string
-	Methods   []string // allowed by the token
-	MaxSigns  int
-	Expires   time.Time
-	Created   time.Time
+	ID       string
+	SignerID string // from the token
+	Audience string
+	Methods  []string // allowed by the token
+	MaxSigns int
+	Expires  time.Time
+	Created  time.Time
 	// Method, Chain (DER, leaf first) and Credential are set by identify.
 	Method     string
 	Chain      [][]byte
@@ -42,9 +42,11 @@ type Job struct {
 	Updated   time.Time
 }
 
-// Job states.
+// Job states. A job goes pending → done or failed, possibly through signed: the CMS is
+// made (the signer approved) but its timestamp is missing, so a retry asks only the TSA.
 const (
 	JobPending = "pending"
+	JobSigned  = "signed"
 	JobDone    = "done"
 	JobFailed  = "failed"
 )
@@ -83,7 +85,8 @@ type Store interface {
 	StartJob(ctx context.Context, j *Job, max int) (stored *Job, created bool, err error)
 	// Job returns the job for (session, digest); ErrNotFound when there is none.
 	Job(ctx context.Context, sessionID string, digest []byte) (*Job, error)
-	// FinishJob records a job's outcome (done with a CMS, or failed with a code).
+	// FinishJob records a job's progress or outcome: signed or done with a CMS, failed
+	// with a code. Only a pending or signed job changes.
 	FinishJob(ctx context.Context, j *Job) error
 	// PendingJobs lists the session's jobs that are done but not acknowledged, or pending.
 	PendingJobs(ctx context.Context, sessionID string) ([]*Job, error)
