@@ -18,6 +18,8 @@ func main() {
 	switch os.Args[1] {
 	case "sign":
 		os.Exit(cli.Sign(os.Args[2:], os.Stdout, os.Stderr))
+	case "serve":
+		os.Exit(cli.Serve(os.Args[2:], os.Stdout, os.Stderr))
 	case "verify":
 		os.Exit(cli.Verify(os.Args[2:], os.Stdout, os.Stderr))
 	case "help", "-h", "--help":
@@ -33,6 +35,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage: relay <command> [flags]
 
 commands:
+  serve    run the relay: relay serve [--addr 127.0.0.1:8080] [--demo] …
   sign     sign a PDF: relay sign --dev --in in.pdf --out out.pdf --signer "Name" [--method itsme|eid|pen|tan]
   verify   check every signature and what changed after it: relay verify [--json] [--trust FILE.pem|dev] FILE.pdf
   help     this text

@@ -1,0 +1,158 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"github.com/veilsign/veilsign/relay/internal/backend"
+	"github.com/veilsign/veilsign/relay/protocol"
+)
+
+// hub holds the sessions with work in this process, by id, and their current connection.
+type hub struct {
+	mu       sync.Mutex
+	sessions map[string]*live
+}
+
+func newHub() *hub { return &hub{sessions: map[string]*live{}} }
+
+// live is a session as this process knows it: its current connection (nil while the
+// client is away), whether an operation runs, the last status, and the TAN code box.
+type live struct {
+	id     string
+	mu     sync.Mutex
+	conn   *conn
+	busy   bool
+	status *protocol.Status
+	otp    chan string
+	// signer is who identified in this process (name, phone for TAN); the store keeps
+	// only what the token carries.
+	signer backend.Signer
+}
+
+func (h *hub) attach(id string, c *conn) *live {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l, ok := h.sessions[id]
+	if !ok {
+		l = &live{id: id, otp: make(chan string, 1)}
+		h.sessions[id] = l
+	}
+	l.mu.Lock()
+	old := l.conn
+	l.conn = c
+	l.mu.Unlock()
+	if old != nil && old != c {
+		old.ws.CloseNow() // one connection per session: the newest wins
+	}
+	return l
+}
+
+// release forgets a session that has no connection and no work.
+func (h *hub) release(l *live) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn == nil && !l.busy {
+		delete(h.sessions, l.id)
+	}
+}
+
+func (h *hub) closeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, l := range h.sessions {
+		l.mu.Lock()
+		if l.conn != nil {
+			l.conn.ws.CloseNow()
+		}
+		l.mu.Unlock()
+	}
+}
+
+func (l *live) detach(c *conn) {
+	l.mu.Lock()
+	if l.conn == c {
+		l.conn = nil
+	}
+	l.mu.Unlock()
+	c.s.hub.release(l)
+}
+
+// begin marks the session busy; false when an operation already runs.
+func (l *live) begin() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.busy {
+		return false
+	}
+	l.busy = true
+	l.status = nil
+	return true
+}
+
+func (l *live) isBusy() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.busy
+}
+
+func (l *live) end() {
+	l.mu.Lock()
+	l.busy = false
+	l.status = nil
+	l.mu.Unlock()
+}
+
+// send writes to the current connection, if there is one.
+func (l *live) send(msg any) {
+	l.mu.Lock()
+	c := l.conn
+	l.mu.Unlock()
+	if c != nil {
+		c.send(msg)
+	}
+}
+
+func (l *live) lastStatus() *protocol.Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status
+}
+
+// Status implements backend.Interaction: it tells the page, and remembers it for a
+// client that reconnects while the signer is still approving.
+func (l *live) Status(state, url, message string) {
+	st := &protocol.Status{State: state, URL: url, Message: message}
+	l.mu.Lock()
+	l.status = st
+	l.mu.Unlock()
+	l.send(st)
+}
+
+// OTP implements backend.Interaction.
+func (l *live) OTP(ctx context.Context) (string, error) {
+	select {
+	case code := <-l.otp:
+		return code, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// offerOTP hands a typed code to a waiting TAN backend.
+func (l *live) offerOTP(code string) bool {
+	l.mu.Lock()
+	busy := l.busy
+	l.mu.Unlock()
+	if !busy {
+		return false
+	}
+	select {
+	case l.otp <- code:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,276 @@
+package server
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/veilsign/veilsign/pdfcore/cms"
+	"github.com/veilsign/veilsign/relay/internal/backend"
+	"github.com/veilsign/veilsign/relay/internal/store"
+	"github.com/veilsign/veilsign/relay/protocol"
+)
+
+var hashes = map[string]crypto.Hash{"sha256": crypto.SHA256, "sha384": crypto.SHA384, "sha512": crypto.SHA512}
+
+// identify asks the method's backend for the signer's certificate chain.
+func (s *Server) identify(c *conn, m *protocol.Identify) {
+	b, ok := s.backends[m.Method]
+	if !ok || !c.claims.Allows(m.Method) {
+		c.fail(protocol.Errorf(protocol.CodeMethodNotOffered, false, "The method %q is not offered to this session.", m.Method))
+		return
+	}
+	l := c.live
+	if !l.begin() {
+		c.fail(protocol.Errorf(protocol.CodeOutOfOrder, true, "Another request of this session is still running."))
+		return
+	}
+	signer := backend.Signer{ID: c.claims.SignerID(), Name: m.Signer.Name, Email: m.Signer.Email, Capacity: m.Signer.Capacity, Phone: m.Signer.Phone}
+	s.jobsWG.Add(1)
+	go func() {
+		defer s.jobsWG.Done()
+		defer l.end()
+		ctx, cancel := context.WithTimeout(s.baseCtx, s.cfg.ApprovalTimeout)
+		defer cancel()
+		chain, cred, err := b.Certificate(ctx, signer, l)
+		if err != nil {
+			l.send(s.backendError(err))
+			return
+		}
+		sess, err := s.cfg.Store.Session(ctx, l.id)
+		if err != nil {
+			l.send(protocol.Errorf(protocol.CodeUnknownSession, false, "The session has expired."))
+			return
+		}
+		sess.Method, sess.Credential, sess.Chain = m.Method, cred, nil
+		out := make([]string, len(chain))
+		for i, cert := range chain {
+			sess.Chain = append(sess.Chain, cert.Raw)
+			out[i] = base64.StdEncoding.EncodeToString(cert.Raw)
+		}
+		if err := s.cfg.Store.UpdateSession(ctx, sess); err != nil {
+			l.send(protocol.Errorf(protocol.CodeUnavailable, true, "The relay could not store the session."))
+			return
+		}
+		l.mu.Lock()
+		l.signer = signer
+		l.mu.Unlock()
+		l.send(&protocol.Certificate{Chain: out})
+	}()
+}
+
+// sign finds or starts the job for the digest: a digest already signed is answered from
+// the store, one in progress is left to finish, a new one runs detached from the socket.
+func (s *Server) sign(c *conn, m *protocol.Sign) {
+	ctx := context.Background()
+	sess, err := s.cfg.Store.Session(ctx, c.live.id)
+	if err != nil {
+		c.fail(protocol.Errorf(protocol.CodeUnknownSession, false, "The session has expired."))
+		return
+	}
+	if len(sess.Chain) == 0 {
+		c.fail(protocol.Errorf(protocol.CodeOutOfOrder, false, "Send identify before sign: the signature needs the signer's certificate."))
+		return
+	}
+	digest, _ := base64.StdEncoding.DecodeString(m.Digest)
+	level := m.Level
+	if level == "" {
+		level = "B-T"
+	}
+	job := &store.Job{SessionID: sess.ID, Digest: digest, HashAlg: m.HashAlgorithm, Label: m.Label, Level: level,
+		State: store.JobPending, Created: s.cfg.Now(), Updated: s.cfg.Now()}
+	stored, created, err := s.cfg.Store.StartJob(ctx, job, sess.MaxSigns)
+	switch {
+	case errors.Is(err, store.ErrLimit):
+		c.fail(protocol.Errorf(protocol.CodeLimitReached, false, "This session may make at most %d signatures.", sess.MaxSigns))
+		return
+	case err != nil:
+		c.fail(protocol.Errorf(protocol.CodeUnavailable, true, "The relay cannot store the request; try again later."))
+		return
+	}
+	if !created {
+		switch stored.State {
+		case store.JobDone, store.JobFailed:
+			// A retry after a dropped socket gets the same CMS, no new signature. A failed
+			// digest stays failed: the page prepares again, which gives a new digest.
+			c.deliver(stored)
+			return
+		case store.JobPending:
+			if c.live.isBusy() {
+				if st := c.live.lastStatus(); st != nil {
+					c.send(st)
+				}
+				return
+			}
+			// pending with nobody working on it: the relay restarted; run it again
+		}
+	}
+	if !c.live.begin() {
+		c.fail(protocol.Errorf(protocol.CodeOutOfOrder, true, "Another request of this session is still running."))
+		return
+	}
+	s.jobsWG.Add(1)
+	go s.runJob(c.live, sess, stored)
+}
+
+// runJob makes the signature: signed attributes, the backend's raw signature, the CMS,
+// then the timestamp. Each step's result is stored before the next, so nothing the signer
+// approved is lost to a failure after it.
+func (s *Server) runJob(l *live, sess *store.Session, job *store.Job) {
+	defer s.jobsWG.Done()
+	defer l.end()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(s.baseCtx, s.cfg.ApprovalTimeout+time.Minute)
+	defer cancel()
+	h := hashes[job.HashAlg]
+	if job.State != store.JobSigned {
+		der, err := s.signature(ctx, l, sess, job, h)
+		if err != nil {
+			s.failJob(ctx, l, job, err)
+			return
+		}
+		job.CMS, job.State, job.Updated = der, store.JobSigned, s.cfg.Now()
+		if err := s.cfg.Store.FinishJob(ctx, job); err != nil {
+			s.log.Error("store signed job", "session", sess.ID, "err", err)
+		}
+	}
+	if job.Level == "B-T" {
+		l.Status(protocol.StateTimestamping, "", "Adding the timestamp")
+		der, err := s.timestamp(ctx, job.CMS, h)
+		if err != nil {
+			s.metrics.errors.inc(protocol.CodeTSAUnavailable)
+			// The signature stays stored as signed: asking again retries the TSA only.
+			l.send(protocol.Errorf(protocol.CodeTSAUnavailable, true, "No timestamp authority answered; send the same request again to retry the timestamp only."))
+			s.log.Warn("timestamp failed", "session", sess.ID, "err", err)
+			return
+		}
+		job.CMS = der
+	}
+	job.State, job.Updated = store.JobDone, s.cfg.Now()
+	if err := s.cfg.Store.FinishJob(ctx, job); err != nil {
+		s.log.Error("store done job", "session", sess.ID, "err", err)
+	}
+	s.book(ctx, sess, job)
+	s.metrics.signatures.inc(sess.Method)
+	s.metrics.latency.observe(sess.Method, time.Since(start))
+	l.send(&protocol.Signature{Digest: base64.StdEncoding.EncodeToString(job.Digest), CMS: base64.StdEncoding.EncodeToString(job.CMS), Level: job.Level})
+}
+
+func (s *Server) signature(ctx context.Context, l *live, sess *store.Session, job *store.Job, h crypto.Hash) ([]byte, error) {
+	chain := make([]*x509.Certificate, 0, len(sess.Chain))
+	for _, raw := range sess.Chain {
+		c, err := x509.ParseCertificate(raw)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, c)
+	}
+	attrs, err := cms.SignedAttributes(job.Digest, h, chain[0])
+	if err != nil {
+		return nil, err
+	}
+	tbs, err := cms.ToBeSigned(attrs, h)
+	if err != nil {
+		return nil, err
+	}
+	b := s.backends[sess.Method]
+	if b == nil {
+		return nil, backend.ErrUnavailable
+	}
+	l.mu.Lock()
+	signer := l.signer
+	l.mu.Unlock()
+	signer.ID = sess.SignerID
+	res, err := b.Sign(ctx, backend.Request{Signer: signer, Chain: chain, Hash: tbs, HashAlg: h, Label: job.Label, Credential: sess.Credential}, l)
+	if err != nil {
+		return nil, err
+	}
+	return cms.Assemble(attrs, h, res.Algorithm, res.Signature, chain)
+}
+
+func (s *Server) timestamp(ctx context.Context, der []byte, h crypto.Hash) ([]byte, error) {
+	if s.cfg.TSA == nil {
+		return nil, errors.New("no TSA is configured")
+	}
+	imprint, err := cms.TimestampImprint(der, h)
+	if err != nil {
+		return nil, err
+	}
+	tok, _, err := s.cfg.TSA.Timestamp(ctx, imprint, h)
+	if err != nil {
+		return nil, err
+	}
+	return cms.AddTimestamp(der, tok)
+}
+
+func (s *Server) failJob(ctx context.Context, l *live, job *store.Job, err error) {
+	e := s.backendError(err)
+	job.State, job.ErrCode, job.ErrMsg, job.Updated = store.JobFailed, e.Code, e.Message, s.cfg.Now()
+	if serr := s.cfg.Store.FinishJob(ctx, job); serr != nil {
+		s.log.Error("store failed job", "err", serr)
+	}
+	s.metrics.errors.inc(e.Code)
+	s.log.Info("signature failed", "session", job.SessionID, "code", e.Code, "err", err)
+	l.send(e)
+}
+
+// backendError maps a backend failure to a protocol error.
+func (s *Server) backendError(err error) *protocol.Error {
+	switch {
+	case errors.Is(err, backend.ErrWrongOTP):
+		return protocol.Errorf(protocol.CodeWrongOTP, true, "The code is not the one sent.")
+	case errors.Is(err, backend.ErrOTPExpired):
+		return protocol.Errorf(protocol.CodeOTPExpired, true, "The code has expired; ask for a new one.")
+	case errors.Is(err, backend.ErrRefused):
+		return protocol.Errorf(protocol.CodeSignerRefused, true, "The signer declined: %v.", err)
+	case errors.Is(err, backend.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return protocol.Errorf(protocol.CodeSignerTimeout, true, "The signer did not approve in time.")
+	case errors.Is(err, backend.ErrUnavailable):
+		return protocol.Errorf(protocol.CodeSignerFailed, true, "The signing service is unavailable; try again later.")
+	}
+	return protocol.Errorf(protocol.CodeSignerFailed, true, "The signature could not be made.")
+}
+
+// book writes the audit record and the credits of a delivered signature.
+func (s *Server) book(ctx context.Context, sess *store.Session, job *store.Job) {
+	serial := ""
+	if len(sess.Chain) > 0 {
+		if c, err := x509.ParseCertificate(sess.Chain[0]); err == nil {
+			serial = strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes()))
+		}
+	}
+	s.cfg.Store.AddAudit(ctx, &store.Audit{Time: s.cfg.Now(), SessionID: sess.ID, SignerID: sess.SignerID, Method: sess.Method,
+		Digest: job.Digest, CertSerial: serial, Outcome: "signed"})
+	if p, ok := s.cfg.Prices[sess.Method]; ok {
+		s.cfg.Store.AddCredit(ctx, sess.SignerID, sess.Method, p)
+	}
+}
+
+// serveCredits answers GET /v1/creditsinfo?signer=… in OKSign's shape, for a bearer token
+// whose subject is that signer.
+func (s *Server) serveCredits(w http.ResponseWriter, r *http.Request) {
+	raw := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	claims, err := s.cfg.Tokens.Verify(raw)
+	signer := r.URL.Query().Get("signer")
+	if err != nil || signer == "" || claims.SignerID() != signer {
+		http.Error(w, "a valid token for this signer is required", http.StatusUnauthorized)
+		return
+	}
+	credits, err := s.cfg.Store.Credits(r.Context(), signer)
+	if err != nil {
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if credits == nil {
+		credits = []store.Credit{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(credits)
+}
