@@ -37,6 +37,7 @@ func usage() {
 commands:
   serve    run the relay: relay serve [--addr 127.0.0.1:8080] [--demo] …
   sign     sign a PDF: relay sign --dev --in in.pdf --out out.pdf --signer "Name" [--method itsme|eid|pen|tan]
+           or through a relay: relay sign --relay ws://127.0.0.1:8080 --token T --in … --out … --signer …
   verify   check every signature and what changed after it: relay verify [--json] [--trust FILE.pem|dev] FILE.pdf
   help     this text
 

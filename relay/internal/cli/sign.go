@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"context"
 	"crypto"
 	"encoding/json"
 	"errors"
@@ -54,7 +55,8 @@ func usage(format string, args ...any) error {
 
 type signFlags struct {
 	in, out, signer, capacity, email, method, field, hash, label, planFile, ink, evidence string
-	dev                                                                                   bool
+	relay, token, phone                                                                   string
+	dev, demoFlow                                                                         bool
 }
 
 // Sign runs "relay sign": prepare, sign and embed one signature.
@@ -75,21 +77,25 @@ func Sign(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.ink, "ink", "", "a JSON file with the pen drawing: [[[x,y],…],…] in a unit box")
 	fs.StringVar(&f.evidence, "evidence", "", "evidence line for pen/TAN (e.g. the masked phone number)")
 	fs.BoolVar(&f.dev, "dev", false, "sign in-process with the development PKI (test QTSP CA, seal, TSA)")
+	fs.StringVar(&f.relay, "relay", "", "sign through a relay, e.g. ws://127.0.0.1:8080 (the document stays here; only its digest is sent)")
+	fs.StringVar(&f.token, "token", "", "the portal's session token for --relay")
+	fs.StringVar(&f.phone, "phone", "", "the signer's phone number for --method tan (+32…)")
+	fs.BoolVar(&f.demoFlow, "demo", false, "with --relay against relay serve --demo: fetch a demo token, approve in the itsme simulator and read TAN codes from the dev outbox")
 	if err := fs.Parse(args); err != nil {
 		return ExitBadInput
 	}
-	if err := runSign(f, stdout); err != nil {
+	if err := runSign(f, stdout, stderr); err != nil {
 		return fail(stderr, err)
 	}
 	return ExitOK
 }
 
-func runSign(f signFlags, stdout io.Writer) error {
+func runSign(f signFlags, stdout, stderr io.Writer) error {
 	if f.in == "" || f.out == "" {
 		return usage("--in and --out are required")
 	}
-	if !f.dev {
-		return usage("only --dev signing is available from this command for now (relay signing comes with the relay)")
+	if f.dev == (f.relay != "") {
+		return usage("choose one: --dev (in-process dev PKI) or --relay URL")
 	}
 	h, err := parseHash(f.hash)
 	if err != nil {
@@ -107,6 +113,27 @@ func runSign(f signFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	opts := pdfcore.Options{Hash: h, Time: time.Now(), Evidence: f.evidence}
+	if f.ink != "" {
+		if opts.Ink, err = readInk(f.ink); err != nil {
+			return err
+		}
+	} else if signer.Method == pdfcore.MethodPen {
+		opts.Ink = devScribble(signer.Name)
+	}
+	if f.relay != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		update, p, level, err := signViaRelay(ctx, f, doc, data, plan, label, signer, opts, stdout, stderr)
+		if err != nil {
+			return err
+		}
+		if err := writeSigned(f.out, data, update); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "signed %s as %s (%s, %s) through %s: %s, level %s\n", f.out, label, signer.Name, signer.Method, f.relay, p.Layout.Kind, level)
+		return nil
+	}
 	pki, err := devstore.Load()
 	if err != nil {
 		return err
@@ -118,14 +145,6 @@ func runSign(f signFlags, stdout io.Writer) error {
 		}
 	} else {
 		id = pki.Seal()
-	}
-	opts := pdfcore.Options{Hash: h, Time: time.Now(), Evidence: f.evidence}
-	if f.ink != "" {
-		if opts.Ink, err = readInk(f.ink); err != nil {
-			return err
-		}
-	} else if signer.Method == pdfcore.MethodPen {
-		opts.Ink = devScribble(signer.Name)
 	}
 	p, err := pdfcore.Prepare(doc, plan, label, id.Chain, opts)
 	if err != nil {
