@@ -30,10 +30,15 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 20m ./pdfcore/
 
-## demo, wasm, e2e: the browser toolkit (issue 5) is not built yet
-demo wasm e2e:
-	@echo "make $@: the WASM core, the npm package and the demo portal are not built yet (issue 5)."
-	@echo "Sign from the shell meanwhile: go run ./relay sign --dev --in in.pdf --out out.pdf --signer 'Name'"
+## demo: the relay with the itsme simulator, a dev TSA and demo tokens on localhost
+demo:
+	@echo "Starting the demo relay; sign from another shell with:"
+	@echo "  go run ./relay sign --relay ws://127.0.0.1:8080 --demo --in in.pdf --out out.pdf --signer 'Jan Peeters'"
+	$(GO) run ./relay serve --demo --addr 127.0.0.1:8080 --store sqlite:$${TMPDIR:-/tmp}/veilsign-demo.db
+
+## wasm, e2e: the browser toolkit (issue 5) is not built yet
+wasm e2e:
+	@echo "make $@: the WASM core, the npm package and the demo page are not built yet (issue 5)."
 
 soak:
-	@echo "make soak: the relay fault and load tests come with the relay (issues 4 and 8)."
+	@echo "make soak: the long relay fault and load runs are not written yet (issue 8)."
