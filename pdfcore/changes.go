@@ -19,10 +19,18 @@ func (v *verifier) changesAfter(rev int, s *sigInfo) []Change {
 	out := []Change{}
 	for k := rev + 1; k < len(v.revs); k++ {
 		cs := v.revisionChanges(k)
-		if s.mdp == 1 { // certified "no changes": only DSS and timestamps may follow
+		switch {
+		case s.mdp == 1: // certified "no changes": only DSS and timestamps may follow
 			for i := range cs {
 				if cs[i].Kind != ChangeDSSAdded && cs[i].Kind != ChangeDocumentTimestamp {
 					cs[i].Allowed = false
+				}
+			}
+		case s.mdp >= 2: // certified with form filling and signing: of existing fields only
+			for i := range cs {
+				if cs[i].Kind == ChangeSignatureFieldAdded {
+					cs[i].Allowed = false
+					cs[i].Detail += " (a certified document allows only the signature fields it already has to be signed)"
 				}
 			}
 		}

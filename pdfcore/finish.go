@@ -389,7 +389,11 @@ func (b *builder) writeForm() error {
 	} else {
 		form["Fields"] = na
 	}
-	form["SigFlags"] = types.Integer(3)
+	if b.first || !b.doc.Signed() {
+		// SignaturesExist|AppendOnly. After a signature the form dictionary must stay as
+		// signed: pyHanko counts even this key as a change after signing.
+		form["SigFlags"] = types.Integer(3)
+	}
 	// /NeedAppearances stays as the author set it: clearing it would make viewers draw the
 	// other fields from their stored appearances, which some producers write incompletely
 	// (LibreOffice's check boxes name a ZapfDingbats font they do not provide), changing how

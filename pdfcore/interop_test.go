@@ -49,18 +49,19 @@ func requireTools(t *testing.T) *interopTools {
 
 // The checks, numbered as in the test plan.
 const (
-	chkPdfsig   = "1 pdfsig"
-	chkPdfcpu   = "2 pdfcpu"
-	chkQpdf     = "3 qpdf --check"
-	chkCMS      = "4 openssl cms -verify"
-	chkTS       = "4b openssl ts -verify (B-T)"
-	chkText     = "5 pdftotext"
-	chkShown    = "5b slots show \"Signed\""
-	chkRender   = "6 pdftoppm"
-	chkPrefix   = "7 prefix & unchanged input"
-	chkLayout   = "layout kind"
-	chkFieldsRO = "Open sees signatures"
-	chkPlan     = "3-signer plan accepted"
+	chkPdfsig    = "1 pdfsig"
+	chkPdfcpu    = "2 pdfcpu"
+	chkQpdf      = "3 qpdf --check"
+	chkCMS       = "4 openssl cms -verify"
+	chkTS        = "4b openssl ts -verify (B-T)"
+	chkText      = "5 pdftotext"
+	chkShown     = "5b slots show \"Signed\""
+	chkRender    = "6 pdftoppm"
+	chkPrefix    = "7 prefix & unchanged input"
+	chkLayout    = "layout kind"
+	chkFieldsRO  = "Open sees signatures"
+	chkPlan      = "3-signer plan accepted"
+	chkCertified = "certified: new field refused"
 )
 
 // interopStats counts passes and failures per check over all files, for the summary.
@@ -103,7 +104,7 @@ func (s *interopStats) summary(t *testing.T, files int, took time.Duration) {
 	defer s.mu.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "interop summary: %d files in %v\n", files, took.Round(time.Millisecond))
-	for _, c := range []string{chkPdfsig, chkPdfcpu, chkQpdf, chkCMS, chkTS, chkText, chkShown, chkRender, chkPrefix, chkLayout, chkFieldsRO, chkPlan} {
+	for _, c := range []string{chkPdfsig, chkPdfcpu, chkQpdf, chkCMS, chkTS, chkText, chkShown, chkRender, chkPrefix, chkLayout, chkFieldsRO, chkPlan, chkCertified} {
 		fmt.Fprintf(&b, "  %-30s pass %4d  fail %3d", c, s.pass[c], s.fail[c])
 		if fs := s.failed[c]; len(fs) > 0 {
 			fmt.Fprintf(&b, "  failing: %s", strings.Join(fs, ", "))
@@ -373,6 +374,17 @@ func interopFile(t *testing.T, tools *interopTools, fx *devFixture, in interopIn
 			Evidence: "SMS code confirmed on +32 470 ** ** 56 at " + tC.Format("15:04:05") + " UTC"}},
 	}
 
+	if doc.MDP >= 2 {
+		// A certified document can only have its existing empty signature fields signed;
+		// the plan places signers on rectangles, so Prepare must refuse, with the code.
+		_, err := signStep(t, fx, data, plan, "A", fx.itsme, steps[0].opts)
+		ok := pdfcore.CodeOf(err) == pdfcore.CodeNoChangesAllowed
+		stats.record(chkCertified, name, ok)
+		if !ok {
+			errorf(chkCertified, "a new field on a certified document was not refused: %v", err)
+		}
+		return
+	}
 	prev := data
 	var done []*signResult
 	var revStart []int                // where each of our revisions starts

@@ -154,6 +154,11 @@ func (b *builder) counterTarget(s *Signer) (*target, error) {
 		t.mode = apFull
 		return t, nil
 	}
+	if b.doc.MDP >= 2 {
+		// A certification allows signing the fields it foresaw, not creating new ones
+		// (pyHanko and Acrobat both refuse a field added after a certification).
+		return nil, newError(CodeNoChangesAllowed, "The document is certified (DocMDP P=%d): only its existing empty signature fields can be signed; place signer %s at one of them.", b.doc.MDP, s.Label)
+	}
 	page := b.doc.Pages
 	r := b.freeSpot(page)
 	if s.Field != nil {

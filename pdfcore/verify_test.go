@@ -140,6 +140,13 @@ func TestVerifyForeign(t *testing.T) {
 				t.Fatalf("valid = %v (%s), want %v", rep.Valid, rep.Summary, c.valid)
 			}
 			plan := &Plan{Signers: []Signer{{Label: "A", Name: "Jan Peeters", Method: MethodItsme, Field: &Field{Page: 1, Rect: Rect{200, 300, 540, 384}}}}}
+			if doc := mustOpen(t, in); doc.MDP >= 2 {
+				// Certified: a new signature field would break the certification.
+				if _, err := Prepare(doc, plan, "A", id.Chain, Options{}); CodeOf(err) != CodeNoChangesAllowed {
+					t.Fatalf("a new field on a certified document: %v", err)
+				}
+				return
+			}
 			out, _ := signWith(t, in, plan, "A", id, Options{})
 			after, err := Verify(out, VerifyOptions{})
 			if err != nil {
