@@ -27,8 +27,13 @@ type Client struct {
 	OnStatus func(protocol.Status)
 	// OTP is asked for the code when the relay sent one (TAN).
 	OTP func(ctx context.Context) (string, error)
-	// Retries bounds reconnections per call (default 5).
+	// Retries bounds reconnections per call (default 8). Attempts back off from 100 ms,
+	// doubling up to 2 s, so the default waits about 10 s in all: enough for a relay to be
+	// restarted (or replaced behind its load balancer) while a signer is approving.
 	Retries int
+	// Trace, if set, sees every message the relay sends, before the client handles it
+	// (logging; tests that count deliveries).
+	Trace func(msg any)
 
 	ws      *websocket.Conn
 	session string
@@ -41,7 +46,7 @@ type Error = protocol.Error
 // Dial opens the session.
 func (c *Client) Dial(ctx context.Context) error {
 	if c.Retries == 0 {
-		c.Retries = 5
+		c.Retries = 8
 	}
 	return c.connect(ctx)
 }
@@ -100,7 +105,11 @@ func (c *Client) read(ctx context.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return protocol.DecodeServer(b)
+	msg, err := protocol.DecodeServer(b)
+	if err == nil && c.Trace != nil {
+		c.Trace(msg)
+	}
+	return msg, err
 }
 
 // Identify asks for the signer's certificate chain.
@@ -213,8 +222,14 @@ func (c *Client) reconnect(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(100*(1<<i)) * time.Millisecond):
+		case <-time.After(backoff(i)):
 		}
 	}
 	return err
+}
+
+// backoff is the wait after the i-th failed reconnection: 100 ms doubling, at most 2 s.
+func backoff(i int) time.Duration {
+	d := 100 * time.Millisecond << min(i, 5)
+	return min(d, 2*time.Second)
 }

@@ -42,6 +42,10 @@ type Request struct {
 	// Credential is what Certificate returned for the signer (an itsme credential id, a
 	// PKCS#11 object label), opaque to the relay.
 	Credential string
+	// Job names the relay's job this signature is for (opaque to the backend). A
+	// Resumable backend keeps it with an approval that may outlive the process, and hands
+	// it back to the relay's handler when that approval arrives after a restart.
+	Job string
 }
 
 // Result is a raw signature value and the algorithm that made it.
@@ -59,6 +63,26 @@ type Backend interface {
 	Certificate(ctx context.Context, s Signer, in Interaction) (chain []*x509.Certificate, credential string, err error)
 	// Sign makes one signature; it may wait for the signer's approval.
 	Sign(ctx context.Context, r Request, in Interaction) (Result, error)
+}
+
+// Completion makes the signature of an approval that arrived outside Sign (after the
+// relay restarted). It is called once; the signer is never asked again. ctx bounds the
+// calls to the signing service.
+type Completion func(ctx context.Context) (Result, error)
+
+// Resumable is a backend whose signer approvals survive a restart of the relay: the signer
+// may approve on their phone while the relay is down, and the approval must then still
+// yield the one signature it was given for, without asking the signer twice.
+type Resumable interface {
+	Backend
+	// Resume registers the relay's handler. For each approval that arrives without a Sign
+	// call waiting for it, the backend calls handler once with the Request.Job it was
+	// given and the Completion that makes the signature; the handler must not block (it
+	// runs the completion on its own goroutine) and must store the outcome of the job.
+	Resume(handler func(job string, complete Completion))
+	// Outstanding reports whether job has a request waiting on the signer's side that may
+	// still complete through the handler: the relay must then not ask the signer again.
+	Outstanding(ctx context.Context, job string) (bool, error)
 }
 
 // Errors a backend returns, so the relay can answer with the right protocol code.

@@ -114,7 +114,9 @@ func runServe(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Log
 	}
 	if f.cscBase != "" {
 		b, err := csc.NewBackend(csc.Config{BaseURL: f.cscBase, ClientID: f.cscClientID, ClientSecret: f.cscSecret,
-			RedirectURI: f.publicURL + "/v1/csc/callback", Profile: csc.ItsmeProfile()})
+			RedirectURI: f.publicURL + "/v1/csc/callback", Profile: csc.ItsmeProfile(),
+			// Approvals given while the relay restarts still complete their signature.
+			Checkpoints: st})
 		if err != nil {
 			return err
 		}

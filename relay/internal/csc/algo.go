@@ -65,3 +65,16 @@ func SignAlgorithm(pub crypto.PublicKey, h crypto.Hash, offered []string) (strin
 	}
 	return c.oid, c.alg, nil
 }
+
+// algorithmOf is SignAlgorithm read backwards: the x509 algorithm and the hash of a
+// signAlgo OID this package chooses.
+func algorithmOf(oid string) (x509.SignatureAlgorithm, crypto.Hash, bool) {
+	for _, byHash := range algoChoices {
+		for h, c := range byHash {
+			if c.oid == oid {
+				return c.alg, h, true
+			}
+		}
+	}
+	return 0, 0, false
+}

@@ -24,13 +24,20 @@ import (
 // and may work). The CSC details stay reachable with errors.As (*Error, *TextError).
 // Arguments the relay got wrong (no signer id, no credential, a digest of the wrong size)
 // are plain errors: they are bugs, not answers.
+//
+// With Config.Checkpoints, the credential dance of every Sign whose Request names a Job is
+// also kept in the store until it ends, and the Backend is a backend.Resumable: a relay
+// restarted while the signer was approving finishes the signature when the approval
+// arrives (CallbackHandler), and hands it to the handler given to Resume.
 type Backend struct {
-	client *Client
-	now    func() time.Time
+	client      *Client
+	now         func() time.Time
+	checkpoints Checkpoints
 
 	mu       sync.Mutex
 	dances   map[string]*dance   // by state
 	sessions map[string]*session // by signer id
+	resume   func(job string, complete backend.Completion)
 }
 
 // session is what dance 1 gave for one signer: the service access token (reused until it
@@ -57,7 +64,7 @@ func NewBackend(cfg Config) (*Backend, error) {
 	if c.cfg.Profile.Method == "" {
 		return nil, errors.New("csc: the profile names no method")
 	}
-	return &Backend{client: c, now: c.cfg.Now, dances: map[string]*dance{}, sessions: map[string]*session{}}, nil
+	return &Backend{client: c, now: c.cfg.Now, checkpoints: cfg.Checkpoints, dances: map[string]*dance{}, sessions: map[string]*session{}}, nil
 }
 
 // Client returns the CSC client the backend uses.
@@ -91,7 +98,7 @@ func (b *Backend) Certificate(ctx context.Context, s backend.Signer, in backend.
 		}
 		b.forget(s.ID) // the service ended it early: dance again
 	}
-	code, err := b.authorize(ctx, s, in, b.client.cfg.Profile.ServiceScope, nil, protocol.StateAwaitingConsent, b.appMessage("Confirm"))
+	code, err := b.authorize(ctx, s, in, b.client.cfg.Profile.ServiceScope, nil, protocol.StateAwaitingConsent, b.appMessage("Confirm"), nil)
 	if err != nil {
 		return nil, "", mapError(err)
 	}
@@ -133,6 +140,10 @@ func (b *Backend) describe(ctx context.Context, signerID, token string) ([]*x509
 // Sign runs dance 2 (scope credential) bound to r.Hash, exchanges the code for the SAD and
 // calls signHash. One approval makes exactly one signature; Client.SignHash signs up to
 // Profile.MaxHashes under one authorisation for callers that batch.
+//
+// With checkpoints and r.Job, the dance is stored before the signer sees the URL. When
+// ctx is cancelled while the signer has not answered yet — the relay is stopping — the
+// stored dance is kept, for the next process to complete; every other end deletes it.
 func (b *Backend) Sign(ctx context.Context, r backend.Request, in backend.Interaction) (backend.Result, error) {
 	if r.Signer.ID == "" || r.Credential == "" {
 		return backend.Result{}, errors.New("csc: Sign needs the signer's account id and the credential Certificate returned")
@@ -165,7 +176,21 @@ func (b *Backend) Sign(ctx context.Context, r backend.Request, in backend.Intera
 	if err != nil {
 		return backend.Result{}, mapError(err)
 	}
-	code, err := b.authorize(ctx, r.Signer, in, b.client.cfg.Profile.CredentialScope, extra, protocol.StateAwaitingApproval, b.appMessage("Confirm the signature"))
+	var rec *danceRecord
+	if b.checkpoints != nil && r.Job != "" {
+		key, err := x509.MarshalPKIXPublicKey(chain[0].PublicKey)
+		if err != nil {
+			return backend.Result{}, fmt.Errorf("csc: the certificate's key: %w", err)
+		}
+		rec = &danceRecord{Signer: r.Signer.ID, Credential: r.Credential, Hash: r.Hash, SignAlgo: oid,
+			Key: key, Label: r.Label, Job: r.Job}
+	}
+	code, err := b.authorize(ctx, r.Signer, in, b.client.cfg.Profile.CredentialScope, extra, protocol.StateAwaitingApproval, b.appMessage("Confirm the signature"), rec)
+	if rec != nil && !(err != nil && errors.Is(err, context.Canceled)) {
+		// The job marker stays only with a dance kept for the next process; otherwise
+		// this call ends the request, and the relay stores its outcome next.
+		defer b.unpersist(jobKey(rec.Job))
+	}
 	if err != nil {
 		return backend.Result{}, mapError(err)
 	}
@@ -249,4 +274,4 @@ func mapError(err error) error {
 	return fmt.Errorf("%w: %w", backend.ErrUnavailable, err)
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var _ backend.Resumable = (*Backend)(nil)

@@ -35,6 +35,11 @@ type Config struct {
 	Timeout time.Duration
 	// Now is the clock for token lifetimes and account_token iat; default time.Now.
 	Now func() time.Time
+	// Checkpoints, when set, keeps every credential dance of the Backend (what to sign and
+	// for which relay job; no token) until it ends, so that an approval arriving after a
+	// relay restart still completes its signature (see Backend.Resume). The relay's store
+	// satisfies it. Nil keeps dances in memory only: a restart loses them.
+	Checkpoints Checkpoints
 }
 
 // Client speaks the CSC API. It keeps no per-user state: tokens are passed in.

@@ -56,6 +56,7 @@ type envOptions struct {
 	autoApprove     bool
 	approvalTimeout time.Duration
 	profile         func(*Profile)
+	checkpoints     Checkpoints
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -87,7 +88,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.profile != nil {
 		o.profile(&p)
 	}
-	e.backend, err = NewBackend(e.config(p, relay.URL+callbackPath))
+	cfg := e.config(p, relay.URL+callbackPath)
+	cfg.Checkpoints = o.checkpoints
+	e.backend, err = NewBackend(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

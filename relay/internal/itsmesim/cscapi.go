@@ -229,6 +229,7 @@ func (s *Sim) handleSignHash(w http.ResponseWriter, r *http.Request) {
 		sigs[i] = base64.StdEncoding.EncodeToString(sig)
 	}
 	sad.used += len(hashes)
+	s.signHashes++
 	writeJSON(w, http.StatusOK, map[string]any{"signatures": sigs})
 }
 

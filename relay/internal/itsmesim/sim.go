@@ -80,6 +80,16 @@ type Sim struct {
 	codes    map[string]*grant
 	tokens   map[string]*token
 	jtis     map[string]time.Time // account_token ids seen, with their iat
+	// signHashes counts the signHash calls that made signatures: what the real service
+	// bills, and what tests check to prove one approval signed once.
+	signHashes int
+}
+
+// SignHashCount is the number of signatures/signHash calls that returned signatures.
+func (s *Sim) SignHashCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signHashes
 }
 
 type user struct {

@@ -183,12 +183,32 @@ func (c *conn) resume(ctx context.Context, id string) bool {
 	if err == nil {
 		for _, j := range jobs {
 			c.deliver(j)
+			c.pendingStatus(ctx, sess, j)
 		}
 	}
 	if st := c.live.lastStatus(); st != nil {
 		c.send(st)
 	}
 	return true
+}
+
+// pendingStatus tells a resumed client about a job no request of this process works on:
+// one being completed here for an approval given across a restart, or one whose request
+// is still on the signer's phone since before the restart.
+func (c *conn) pendingStatus(ctx context.Context, sess *store.Session, j *store.Job) {
+	if j.State != store.JobPending {
+		return
+	}
+	if st := c.live.resumedStatus(j.Digest); st != nil {
+		c.send(st)
+		return
+	}
+	if c.live.isBusy() {
+		return // lastStatus follows
+	}
+	if waiting, err := c.s.outstanding(ctx, sess.Method, jobKey(sess.ID, j.Digest)); err == nil && waiting {
+		c.send(awaitingElsewhere())
+	}
 }
 
 func (c *conn) allowedMethods() []string {

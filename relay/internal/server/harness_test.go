@@ -88,7 +88,8 @@ func newRelay(t *testing.T, o envOptions) *relayEnv {
 	}
 	mux.Handle("/itsme/", http.StripPrefix("/itsme", e.sim.Handler()))
 	itsme, err := csc.NewBackend(csc.Config{BaseURL: hs.URL + "/itsme/csc/v1", ClientID: simClient, ClientSecret: simSecret,
-		RedirectURI: hs.URL + "/v1/csc/callback", Profile: csc.ItsmeProfile(), Timeout: 10 * time.Second})
+		RedirectURI: hs.URL + "/v1/csc/callback", Profile: csc.ItsmeProfile(), Timeout: 10 * time.Second,
+		Checkpoints: e.st})
 	if err != nil {
 		t.Fatal(err)
 	}

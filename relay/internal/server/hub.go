@@ -28,6 +28,10 @@ type live struct {
 	// signer is who identified in this process (name, phone for TAN); the store keeps
 	// only what the token carries.
 	signer backend.Signer
+	// resumed holds the jobs this process completes for approvals that arrived after a
+	// restart, by digest, with their latest status. They run beside whatever the session
+	// does (busy belongs to requests of this process), and keep the session in the hub.
+	resumed map[string]*protocol.Status
 }
 
 func (h *hub) attach(id string, c *conn) *live {
@@ -54,9 +58,35 @@ func (h *hub) release(l *live) {
 	defer h.mu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.conn == nil && !l.busy {
+	if l.conn == nil && !l.busy && len(l.resumed) == 0 {
 		delete(h.sessions, l.id)
 	}
+}
+
+// holdResumed finds or adds session id and marks its job for digest as being completed
+// in this process, until doneResumed.
+func (h *hub) holdResumed(id string, digest []byte) *live {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l, ok := h.sessions[id]
+	if !ok {
+		l = &live{id: id, otp: make(chan string, 1)}
+		h.sessions[id] = l
+	}
+	l.mu.Lock()
+	if l.resumed == nil {
+		l.resumed = map[string]*protocol.Status{}
+	}
+	l.resumed[string(digest)] = &protocol.Status{State: protocol.StateSigning}
+	l.mu.Unlock()
+	return l
+}
+
+func (h *hub) doneResumed(l *live, digest []byte) {
+	l.mu.Lock()
+	delete(l.resumed, string(digest))
+	l.mu.Unlock()
+	h.release(l)
 }
 
 func (h *hub) closeAll() {
@@ -119,6 +149,27 @@ func (l *live) lastStatus() *protocol.Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.status
+}
+
+// resumedStatus returns the status of a job being completed after a restart, or nil when
+// this process is not completing that digest.
+func (l *live) resumedStatus(digest []byte) *protocol.Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.resumed[string(digest)]
+}
+
+// resumedProgress records and sends the progress of a job completed after a restart.
+func (l *live) resumedProgress(digest []byte) func(state, message string) {
+	return func(state, message string) {
+		st := &protocol.Status{State: state, Message: message}
+		l.mu.Lock()
+		if _, ok := l.resumed[string(digest)]; ok {
+			l.resumed[string(digest)] = st
+		}
+		l.mu.Unlock()
+		l.send(st)
+	}
 }
 
 // Status implements backend.Interaction: it tells the page, and remembers it for a

@@ -102,14 +102,32 @@ func (s *Server) sign(c *conn, m *protocol.Sign) {
 			// digest stays failed: the page prepares again, which gives a new digest.
 			c.deliver(stored)
 			return
-		case store.JobPending:
+		}
+		if st := c.live.resumedStatus(digest); st != nil {
+			c.send(st) // an approval given across a restart is being completed here
+			return
+		}
+		if stored.State == store.JobPending {
 			if c.live.isBusy() {
 				if st := c.live.lastStatus(); st != nil {
 					c.send(st)
 				}
 				return
 			}
-			// pending with nobody working on it: the relay restarted; run it again
+			// Pending with nobody here working on it: the relay restarted. If the request
+			// is still on the signer's phone, asking again would make them approve twice;
+			// their approval will complete this job wherever it arrives.
+			waiting, err := s.outstanding(ctx, sess.Method, jobKey(sess.ID, digest))
+			if err != nil {
+				s.log.Error("check outstanding request", "session", sess.ID, "err", err)
+				c.fail(protocol.Errorf(protocol.CodeUnavailable, true, "The relay cannot read its store right now; try again later."))
+				return
+			}
+			if waiting {
+				c.send(awaitingElsewhere())
+				return
+			}
+			// Otherwise run it again: nothing was approved, or the approval is gone.
 		}
 	}
 	if !c.live.begin() {
@@ -118,6 +136,38 @@ func (s *Server) sign(c *conn, m *protocol.Sign) {
 	}
 	s.jobsWG.Add(1)
 	go s.runJob(c.live, sess, stored)
+}
+
+// awaitingElsewhere is the status of a job whose request a previous relay process sent to
+// the signer: no URL, since the signer's browser already has the page open.
+func awaitingElsewhere() *protocol.Status {
+	return &protocol.Status{State: protocol.StateAwaitingApproval,
+		Message: "The request is waiting for the signer's approval in their app; the signature follows once they approve."}
+}
+
+// outstanding asks the method's backend whether job has a request still waiting on the
+// signer that a later approval completes.
+func (s *Server) outstanding(ctx context.Context, method, job string) (bool, error) {
+	r, ok := s.backends[method].(backend.Resumable)
+	if !ok {
+		return false, nil
+	}
+	return r.Outstanding(ctx, job)
+}
+
+// jobKey is backend.Request.Job: the session and the digest, which key a job in the store.
+// Session ids are base64url, so the dot cannot occur in them.
+func jobKey(session string, digest []byte) string {
+	return session + "." + base64.RawURLEncoding.EncodeToString(digest)
+}
+
+func parseJobKey(key string) (session string, digest []byte, ok bool) {
+	session, d, ok := strings.Cut(key, ".")
+	if !ok || session == "" {
+		return "", nil, false
+	}
+	digest, err := base64.RawURLEncoding.DecodeString(d)
+	return session, digest, err == nil && len(digest) > 0
 }
 
 // runJob makes the signature: signed attributes, the backend's raw signature, the CMS,
@@ -133,6 +183,13 @@ func (s *Server) runJob(l *live, sess *store.Session, job *store.Job) {
 	if job.State != store.JobSigned {
 		der, err := s.signature(ctx, l, sess, job, h)
 		if err != nil {
+			if errors.Is(err, context.Canceled) && s.baseCtx.Err() != nil {
+				// The relay is stopping before the signer answered: the job stays pending
+				// and a resumable backend has kept the request, so the next process
+				// completes it when the approval arrives instead of asking again.
+				s.log.Info("signature left pending at shutdown", "session", sess.ID)
+				return
+			}
 			s.failJob(ctx, l, job, err)
 			return
 		}
@@ -141,8 +198,13 @@ func (s *Server) runJob(l *live, sess *store.Session, job *store.Job) {
 			s.log.Error("store signed job", "session", sess.ID, "err", err)
 		}
 	}
+	s.finish(ctx, l, sess, job, h, start, func(state, message string) { l.Status(state, "", message) })
+}
+
+// finish timestamps a signed job (B-T), stores it done, books it and sends the CMS.
+func (s *Server) finish(ctx context.Context, l *live, sess *store.Session, job *store.Job, h crypto.Hash, start time.Time, status func(state, message string)) {
 	if job.Level == "B-T" {
-		l.Status(protocol.StateTimestamping, "", "Adding the timestamp")
+		status(protocol.StateTimestamping, "Adding the timestamp")
 		der, err := s.timestamp(ctx, job.CMS, h)
 		if err != nil {
 			s.metrics.errors.inc(protocol.CodeTSAUnavailable)
@@ -163,14 +225,95 @@ func (s *Server) runJob(l *live, sess *store.Session, job *store.Job) {
 	l.send(&protocol.Signature{Digest: base64.StdEncoding.EncodeToString(job.Digest), CMS: base64.StdEncoding.EncodeToString(job.CMS), Level: job.Level})
 }
 
-func (s *Server) signature(ctx context.Context, l *live, sess *store.Session, job *store.Job, h crypto.Hash) ([]byte, error) {
-	chain := make([]*x509.Certificate, 0, len(sess.Chain))
-	for _, raw := range sess.Chain {
-		c, err := x509.ParseCertificate(raw)
+// resumeTimeout bounds the completion of an approval that arrived after a restart: the
+// token exchange and signHash, then the timestamp.
+const resumeTimeout = 2 * time.Minute
+
+// resumed is the handler of a Resumable backend: an approval arrived for a job that a
+// previous process of the relay asked for. It completes the job as runJob would have —
+// exactly once, since the backend hands each approval over once — and delivers the CMS
+// to the session's connection if there is one, or on resume.
+func (s *Server) resumed(method, key string, complete backend.Completion) {
+	sessionID, digest, ok := parseJobKey(key)
+	if !ok {
+		s.log.Error("resumed approval for a malformed job key")
+		return
+	}
+	l := s.hub.holdResumed(sessionID, digest)
+	s.jobsWG.Add(1)
+	go func() {
+		defer s.jobsWG.Done()
+		defer s.hub.doneResumed(l, digest)
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(s.baseCtx, resumeTimeout)
+		defer cancel()
+		sess, err := s.cfg.Store.Session(ctx, sessionID)
+		if err != nil {
+			s.log.Warn("resumed approval for a session that is gone", "session", sessionID, "err", err)
+			return
+		}
+		job, err := s.cfg.Store.Job(ctx, sessionID, digest)
+		if err != nil || job.State != store.JobPending || sess.Method != method || len(sess.Chain) == 0 {
+			// Nothing to complete (the job ended otherwise): do not sign, and do not
+			// spend the signer's approval on a signature nobody would receive.
+			s.log.Warn("resumed approval for a job that is not pending", "session", sessionID, "err", err)
+			return
+		}
+		progress := l.resumedProgress(digest)
+		progress(protocol.StateSigning, "")
+		s.log.Info("completing a signature approved across a restart", "session", sessionID, "method", method)
+		h := hashes[job.HashAlg]
+		der, err := s.assemble(ctx, sess, job, h, complete)
+		if err != nil {
+			s.failJob(ctx, l, job, err)
+			return
+		}
+		job.CMS, job.State, job.Updated = der, store.JobSigned, s.cfg.Now()
+		if err := s.cfg.Store.FinishJob(ctx, job); err != nil {
+			s.log.Error("store signed job", "session", sess.ID, "err", err)
+		}
+		s.finish(ctx, l, sess, job, h, start, progress)
+	}()
+}
+
+// assemble gets the raw signature from complete and builds the CMS around it. The signed
+// attributes are deterministic (digest, hash, leaf), so they are made again exactly as the
+// process that asked for the signature made them; Assemble checks the signature over them.
+func (s *Server) assemble(ctx context.Context, sess *store.Session, job *store.Job, h crypto.Hash, complete backend.Completion) ([]byte, error) {
+	chain, err := parseChain(sess.Chain)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := cms.SignedAttributes(job.Digest, h, chain[0])
+	if err != nil {
+		return nil, err
+	}
+	res, err := complete(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cms.Assemble(attrs, h, res.Algorithm, res.Signature, chain)
+}
+
+func parseChain(raw [][]byte) ([]*x509.Certificate, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("the session has no certificate")
+	}
+	chain := make([]*x509.Certificate, 0, len(raw))
+	for _, der := range raw {
+		c, err := x509.ParseCertificate(der)
 		if err != nil {
 			return nil, err
 		}
 		chain = append(chain, c)
+	}
+	return chain, nil
+}
+
+func (s *Server) signature(ctx context.Context, l *live, sess *store.Session, job *store.Job, h crypto.Hash) ([]byte, error) {
+	chain, err := parseChain(sess.Chain)
+	if err != nil {
+		return nil, err
 	}
 	attrs, err := cms.SignedAttributes(job.Digest, h, chain[0])
 	if err != nil {
@@ -188,7 +331,8 @@ func (s *Server) signature(ctx context.Context, l *live, sess *store.Session, jo
 	signer := l.signer
 	l.mu.Unlock()
 	signer.ID = sess.SignerID
-	res, err := b.Sign(ctx, backend.Request{Signer: signer, Chain: chain, Hash: tbs, HashAlg: h, Label: job.Label, Credential: sess.Credential}, l)
+	res, err := b.Sign(ctx, backend.Request{Signer: signer, Chain: chain, Hash: tbs, HashAlg: h, Label: job.Label,
+		Credential: sess.Credential, Job: jobKey(sess.ID, job.Digest)}, l)
 	if err != nil {
 		return nil, err
 	}

@@ -85,10 +85,15 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, backends: map[string]backend.Backend{}, hub: newHub(), log: cfg.Log,
 		limits: newLimiter(cfg.PerTokenRate, cfg.PerIPRate), metrics: newMetrics()}
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	for _, b := range cfg.Backends {
 		s.backends[b.Method()] = b
+		if r, ok := b.(backend.Resumable); ok {
+			// Approvals that outlived the process that asked for them come back here.
+			method := b.Method()
+			r.Resume(func(job string, complete backend.Completion) { s.resumed(method, job, complete) })
+		}
 	}
-	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
 

@@ -99,8 +99,24 @@ type Store interface {
 	Credits(ctx context.Context, signerID string) ([]Credit, error)
 	// Ping checks that the store can take writes (a full disk makes it fail).
 	Ping(ctx context.Context) error
-	// Expire deletes sessions and jobs that expired before now.
+	// Expire deletes sessions, jobs and checkpoints that expired before now.
 	Expire(ctx context.Context, now time.Time) error
+
+	// Checkpoints are small opaque records (a few hundred bytes, never a document) that
+	// let work waiting on someone outside the relay outlive the process that started it:
+	// an itsme® approval the signer gives after the relay was restarted still completes
+	// the signature it was asked for, instead of being refused and asked for again.
+	//
+	// PutCheckpoint stores value under key until expires, replacing what key held.
+	PutCheckpoint(ctx context.Context, key string, value []byte, expires time.Time) error
+	// Checkpoint returns the value under key; ErrNotFound when absent or expired.
+	Checkpoint(ctx context.Context, key string) ([]byte, error)
+	// TakeCheckpoint returns the value under key and deletes it, atomically: of callers
+	// racing for one key (in this process or on another relay) exactly one gets it, the
+	// others ErrNotFound — what makes a checkpoint single-use. Expired ones are not taken.
+	TakeCheckpoint(ctx context.Context, key string) ([]byte, error)
+	// DeleteCheckpoint removes key; deleting what is not there is not an error.
+	DeleteCheckpoint(ctx context.Context, key string) error
 	Close() error
 }
 

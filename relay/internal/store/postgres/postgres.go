@@ -103,7 +103,14 @@ var migrations = []string{
 		n  bigint NOT NULL,
 		at timestamptz NOT NULL
 	);
-	INSERT INTO write_probe (id, n, at) VALUES (1, 0, now());`,
+	INSERT INTO write_probe (id, n, at) VALUES (1, 0, now());
+	-- Work waiting outside the relay (an itsme approval) that must survive a restart.
+	CREATE TABLE checkpoints (
+		key     text PRIMARY KEY,
+		value   bytea NOT NULL,
+		expires timestamptz NOT NULL
+	);
+	CREATE INDEX checkpoints_expires ON checkpoints (expires);`,
 }
 
 // migrate holds the advisory lock for its transaction: relays started together wait for the
@@ -487,6 +494,60 @@ func (s *DB) Expire(ctx context.Context, now time.Time) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id IN
 		(SELECT id FROM sessions WHERE expires <= $1 FOR UPDATE SKIP LOCKED)`, rules.Norm(now)); err != nil {
 		return fmt.Errorf("store: expire: %w", err)
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM checkpoints WHERE expires <= $1`, rules.Norm(now)); err != nil {
+		return fmt.Errorf("store: expire: %w", err)
+	}
+	return nil
+}
+
+// PutCheckpoint implements store.Store.
+func (s *DB) PutCheckpoint(ctx context.Context, key string, value []byte, expires time.Time) error {
+	if err := rules.CheckCheckpoint(key, value, expires); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO checkpoints (key, value, expires) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
+		key, nonNil(value), rules.Norm(expires)); err != nil {
+		return fmt.Errorf("store: put checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Checkpoint implements store.Store.
+func (s *DB) Checkpoint(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	err := s.pool.QueryRow(ctx, `SELECT value FROM checkpoints WHERE key = $1 AND expires > $2`,
+		key, rules.Now()).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: checkpoint %q", store.ErrNotFound, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return nonNil(v), nil
+}
+
+// TakeCheckpoint implements store.Store. DELETE … RETURNING is one statement: of relays
+// racing for a key, the row lock lets one delete it, and the others, re-checking after
+// its commit, find no row.
+func (s *DB) TakeCheckpoint(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	err := s.pool.QueryRow(ctx, `DELETE FROM checkpoints WHERE key = $1 AND expires > $2 RETURNING value`,
+		key, rules.Now()).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: checkpoint %q", store.ErrNotFound, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: take checkpoint: %w", err)
+	}
+	return nonNil(v), nil
+}
+
+// DeleteCheckpoint implements store.Store.
+func (s *DB) DeleteCheckpoint(ctx context.Context, key string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM checkpoints WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("store: delete checkpoint: %w", err)
 	}
 	return nil
 }

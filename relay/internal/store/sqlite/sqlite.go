@@ -160,7 +160,14 @@ var migrations = []string{
 		n  INTEGER NOT NULL,
 		at TEXT NOT NULL
 	);
-	INSERT INTO write_probe (id, n, at) VALUES (1, 0, '');`,
+	INSERT INTO write_probe (id, n, at) VALUES (1, 0, '');
+	-- Work waiting outside the relay (an itsme approval) that must survive a restart.
+	CREATE TABLE checkpoints (
+		key     TEXT PRIMARY KEY,
+		value   BLOB NOT NULL,
+		expires TEXT NOT NULL
+	);
+	CREATE INDEX checkpoints_expires ON checkpoints (expires);`,
 }
 
 // migrate runs inside one write transaction (BEGIN IMMEDIATE): two relays opening the same
@@ -640,6 +647,75 @@ func (s *DB) Expire(ctx context.Context, now time.Time) error {
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires <= ?`, ts(now)); err != nil {
 			return fmt.Errorf("store: expire: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE expires <= ?`, ts(now)); err != nil {
+			return fmt.Errorf("store: expire: %w", err)
+		}
+		return nil
+	})
+}
+
+// PutCheckpoint implements store.Store.
+func (s *DB) PutCheckpoint(ctx context.Context, key string, value []byte, expires time.Time) error {
+	if err := rules.CheckCheckpoint(key, value, expires); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (key, value, expires) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
+			key, nonNil(value), ts(expires)); err != nil {
+			return fmt.Errorf("store: put checkpoint: %w", err)
+		}
+		return nil
+	})
+}
+
+// Checkpoint implements store.Store.
+func (s *DB) Checkpoint(ctx context.Context, key string) ([]byte, error) {
+	return readCheckpoint(ctx, s.db, key)
+}
+
+func readCheckpoint(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, key string) ([]byte, error) {
+	var v []byte
+	err := q.QueryRowContext(ctx, `SELECT value FROM checkpoints WHERE key = ? AND expires > ?`,
+		key, ts(time.Now())).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: checkpoint %q", store.ErrNotFound, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return nonNil(v), nil
+}
+
+// TakeCheckpoint implements store.Store. The read and the delete share one write
+// transaction, which holds SQLite's write lock from BEGIN: another taker, in this process
+// or another one on the same file, runs after the commit and finds nothing.
+func (s *DB) TakeCheckpoint(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if v, err = readCheckpoint(ctx, tx, key); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE key = ?`, key); err != nil {
+			return fmt.Errorf("store: take checkpoint: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// DeleteCheckpoint implements store.Store.
+func (s *DB) DeleteCheckpoint(ctx context.Context, key string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE key = ?`, key); err != nil {
+			return fmt.Errorf("store: delete checkpoint: %w", err)
 		}
 		return nil
 	})

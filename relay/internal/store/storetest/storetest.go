@@ -43,6 +43,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Credits", testCredits},
 		{"Expire", testExpire},
 		{"Ping", testPing},
+		{"Checkpoints", testCheckpoints},
+		{"CheckpointExpiry", testCheckpointExpiry},
+		{"ConcurrentTake", func(t *testing.T, s store.Store) { testConcurrentTake(t, s, s) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,6 +70,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (store.Store, store.Store))
 		{"ConcurrentSameDigest", testConcurrentSameDigest},
 		{"ConcurrentLimit", testConcurrentLimit},
 		{"SeenByOther", testSeenByOther},
+		{"ConcurrentTake", testConcurrentTake},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := open(t)
@@ -693,5 +697,152 @@ func testPing(t *testing.T, s store.Store) {
 		if err := s.Ping(ctx(t)); err != nil {
 			t.Fatalf("Ping on a healthy store: %v", err)
 		}
+	}
+}
+
+func testCheckpoints(t *testing.T, s store.Store) {
+	exp := time.Now().Add(time.Hour)
+	// Binary values come back byte for byte, NULs and all.
+	val := []byte{0, 1, 2, 0xff, 0, '{', '}'}
+	if err := s.PutCheckpoint(ctx(t), "csc:abc", val, exp); err != nil {
+		t.Fatalf("PutCheckpoint: %v", err)
+	}
+	if got, err := s.Checkpoint(ctx(t), "csc:abc"); err != nil || !bytes.Equal(got, val) {
+		t.Errorf("Checkpoint = %x, %v; want %x", got, err, val)
+	}
+	// Reading does not consume.
+	if _, err := s.Checkpoint(ctx(t), "csc:abc"); err != nil {
+		t.Errorf("Checkpoint read twice: %v", err)
+	}
+	if _, err := s.Checkpoint(ctx(t), "csc:nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Checkpoint(unknown) = %v, want ErrNotFound", err)
+	}
+	// Put replaces value and expiry.
+	if err := s.PutCheckpoint(ctx(t), "csc:abc", []byte("second"), exp); err != nil {
+		t.Fatalf("PutCheckpoint again: %v", err)
+	}
+	if got, err := s.Checkpoint(ctx(t), "csc:abc"); err != nil || string(got) != "second" {
+		t.Errorf("Checkpoint after replace = %q, %v", got, err)
+	}
+	// An empty value is a marker, and reads back as empty, not as absent.
+	if err := s.PutCheckpoint(ctx(t), "job:1", nil, exp); err != nil {
+		t.Fatalf("PutCheckpoint(empty): %v", err)
+	}
+	if got, err := s.Checkpoint(ctx(t), "job:1"); err != nil || got == nil || len(got) != 0 {
+		t.Errorf("Checkpoint(empty) = %#v, %v; want an empty, non-nil value", got, err)
+	}
+	// Take hands the value out once.
+	if got, err := s.TakeCheckpoint(ctx(t), "csc:abc"); err != nil || string(got) != "second" {
+		t.Errorf("TakeCheckpoint = %q, %v", got, err)
+	}
+	if _, err := s.TakeCheckpoint(ctx(t), "csc:abc"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TakeCheckpoint twice = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Checkpoint(ctx(t), "csc:abc"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Checkpoint after Take = %v, want ErrNotFound", err)
+	}
+	// Delete is idempotent, and leaves other keys alone.
+	if err := s.PutCheckpoint(ctx(t), "job:2", []byte("x"), exp); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.DeleteCheckpoint(ctx(t), "job:1"); err != nil {
+			t.Errorf("DeleteCheckpoint: %v", err)
+		}
+	}
+	if _, err := s.Checkpoint(ctx(t), "job:1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Checkpoint after Delete = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Checkpoint(ctx(t), "job:2"); err != nil {
+		t.Errorf("Delete removed another key: %v", err)
+	}
+	for name, bad := range map[string]func() error{
+		"empty key":  func() error { return s.PutCheckpoint(ctx(t), "", []byte("x"), exp) },
+		"no expiry":  func() error { return s.PutCheckpoint(ctx(t), "k", []byte("x"), time.Time{}) },
+		"long key":   func() error { return s.PutCheckpoint(ctx(t), string(bytes.Repeat([]byte("k"), 300)), nil, exp) },
+		"huge value": func() error { return s.PutCheckpoint(ctx(t), "k", make([]byte, 1<<20), exp) },
+	} {
+		if err := bad(); err == nil {
+			t.Errorf("PutCheckpoint with %s accepted", name)
+		}
+	}
+}
+
+func testCheckpointExpiry(t *testing.T, s store.Store) {
+	if err := s.PutCheckpoint(ctx(t), "old", []byte("x"), time.Now().Add(-time.Second)); err != nil {
+		t.Fatalf("PutCheckpoint(expired): %v", err)
+	}
+	if _, err := s.Checkpoint(ctx(t), "old"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Checkpoint(expired) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.TakeCheckpoint(ctx(t), "old"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TakeCheckpoint(expired) = %v, want ErrNotFound", err)
+	}
+	// An expired key can be put again (the row left for the sweep is replaced).
+	if err := s.PutCheckpoint(ctx(t), "old", []byte("new"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("PutCheckpoint over an expired one: %v", err)
+	}
+	if got, err := s.Checkpoint(ctx(t), "old"); err != nil || string(got) != "new" {
+		t.Errorf("Checkpoint = %q, %v; want new", got, err)
+	}
+	if err := s.PutCheckpoint(ctx(t), "live", []byte("y"), time.Now().Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// The sweep deletes by expiry: as of two hours from now "old" (one hour left) goes and
+	// "live" stays. Observed now, "old" would still be readable had it only been hidden.
+	if err := s.Expire(ctx(t), time.Now().Add(2*time.Hour)); err != nil {
+		t.Fatalf("Expire: %v", err)
+	}
+	if _, err := s.Checkpoint(ctx(t), "old"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Checkpoint after the sweep = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Checkpoint(ctx(t), "live"); err != nil {
+		t.Errorf("the sweep removed a live checkpoint: %v", err)
+	}
+}
+
+// testConcurrentTake: 20 takers of one checkpoint at once (a, b may be one store or two on
+// the same database): exactly one gets it, so a replayed callback cannot sign twice.
+func testConcurrentTake(t *testing.T, a, b store.Store) {
+	if err := a.PutCheckpoint(ctx(t), "csc:race", []byte("dance"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var (
+		wg          sync.WaitGroup
+		mu          sync.Mutex
+		got, absent int
+		other       []error
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			<-start
+			v, err := s.TakeCheckpoint(context.Background(), "csc:race")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && string(v) == "dance":
+				got++
+			case errors.Is(err, store.ErrNotFound):
+				absent++
+			default:
+				other = append(other, fmt.Errorf("%q, %v", v, err))
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(other) > 0 {
+		t.Fatalf("%d unexpected results, first: %v", len(other), other[0])
+	}
+	if got != 1 || absent != n-1 {
+		t.Errorf("%d takers got the checkpoint, %d found none; want 1 and %d", got, absent, n-1)
 	}
 }

@@ -99,3 +99,27 @@ func AckConflict(stored *store.Job) error {
 	}
 	return fmt.Errorf("%w: no done job to acknowledge (the job is %s)", store.ErrNotFound, stored.State)
 }
+
+// MaxCheckpointKey and MaxCheckpointValue bound a checkpoint: they hold a few identifiers
+// and a hash, so anything much larger is a caller bug (or a document, which must never be
+// stored).
+const (
+	MaxCheckpointKey   = 256
+	MaxCheckpointValue = 16 << 10
+)
+
+// CheckCheckpoint rejects a checkpoint that could not be found again or would never expire.
+func CheckCheckpoint(key string, value []byte, expires time.Time) error {
+	switch {
+	case key == "":
+		return errors.New("store: checkpoint without key")
+	case len(key) > MaxCheckpointKey:
+		return fmt.Errorf("store: checkpoint key of %d bytes, at most %d", len(key), MaxCheckpointKey)
+	case len(value) > MaxCheckpointValue:
+		return fmt.Errorf("store: checkpoint value of %d bytes, at most %d", len(value), MaxCheckpointValue)
+	case expires.IsZero():
+		// Without an expiry a checkpoint whose owner died would stay forever.
+		return errors.New("store: checkpoint without expiry")
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+// The page's side of the page ↔ core channel: a Web Worker in browsers, worker_threads
+// in Node, or the core on the calling thread. Every call is a promise; buffers named in
+// transfer move instead of being copied.
+
+import { fromWire, VeilsignError } from "./errors.js";
+import type { Core, FromWorker, Op, Progress, Requests, Responses, ToWorker } from "./worker.js";
+
+export interface Channel {
+  call<K extends Op>(op: K, args: Requests[K], transfer?: Transferable[], onProgress?: (p: Progress) => void): Promise<Responses[K]>;
+  terminate(): void;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  onProgress?: (p: Progress) => void;
+}
+
+/** The minimal worker interface both Web Workers and the worker_threads adapter offer. */
+interface WorkerLike {
+  postMessage(msg: ToWorker, transfer: Transferable[]): void;
+  onMessage(fn: (msg: FromWorker) => void): void;
+  onFailure(fn: (err: unknown) => void): void;
+  terminate(): void;
+  /** Keeps the process alive while calls are in flight (Node), and lets it exit when idle. */
+  hold?(busy: boolean): void;
+}
+
+class WorkerChannel implements Channel {
+  private next = 1;
+  private pending = new Map<number, Pending>();
+
+  constructor(private readonly worker: WorkerLike) {
+    worker.onMessage((msg) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      if ("progress" in msg) {
+        p.onProgress?.(msg.progress);
+        return;
+      }
+      this.pending.delete(msg.id);
+      if (this.pending.size === 0) this.worker.hold?.(false);
+      if (msg.ok) p.resolve(msg.value);
+      else p.reject(fromWire(msg.error));
+    });
+    worker.onFailure((err) => {
+      // A worker that failed to load or crashed answers nothing more: fail every call.
+      const e = new VeilsignError("internal", `The veilsign worker failed: ${describe(err)}`);
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+      this.worker.hold?.(false);
+    });
+  }
+
+  call<K extends Op>(op: K, args: Requests[K], transfer: Transferable[] = [], onProgress?: (p: Progress) => void): Promise<Responses[K]> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.hold?.(true);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+      this.worker.postMessage({ id, op, args }, transfer);
+    });
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+  }
+}
+
+function describe(err: unknown): string {
+  if (err && typeof err === "object" && "message" in err) return String((err as { message: unknown }).message);
+  return String(err);
+}
+
+/** The core on this thread: for MV3 service workers and other places without workers. */
+class InlineChannel implements Channel {
+  constructor(private readonly core: Core) {}
+
+  async call<K extends Op>(op: K, args: Requests[K], _transfer?: Transferable[], onProgress?: (p: Progress) => void): Promise<Responses[K]> {
+    try {
+      const [value] = await this.core.handle(op, args, (p) => onProgress?.(p));
+      return value as Responses[K];
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      throw new VeilsignError(e.code || "internal", e.message ?? String(err));
+    }
+  }
+
+  terminate(): void {}
+}
+
+export function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === "string";
+}
+
+/** Starts the core where options ask: a worker (default) or this thread. */
+export async function openChannel(workerURL: URL, useWorker: boolean, name: string): Promise<Channel> {
+  if (!useWorker) {
+    const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ workerURL.href)) as { Core: new () => Core };
+    return new InlineChannel(new mod.Core());
+  }
+  if (typeof Worker === "function") {
+    const w = new Worker(workerURL, { type: "module", name });
+    return new WorkerChannel({
+      postMessage: (m, t) => w.postMessage(m, t),
+      onMessage: (fn) => w.addEventListener("message", (e: MessageEvent<FromWorker>) => fn(e.data)),
+      onFailure: (fn) => {
+        w.addEventListener("error", (e) => fn(e));
+        w.addEventListener("messageerror", (e) => fn(e));
+      },
+      terminate: () => w.terminate(),
+    });
+  }
+  if (isNode()) {
+    const spec = "node:worker_threads";
+    const wt = (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as typeof import("node:worker_threads");
+    const w = new wt.Worker(workerURL, { workerData: { name } });
+    // An idle worker must not keep a Node process alive; one answering a call must.
+    w.unref();
+    return new WorkerChannel({
+      postMessage: (m, t) => w.postMessage(m, t as never),
+      onMessage: (fn) => w.on("message", fn),
+      onFailure: (fn) => {
+        w.on("error", fn);
+        w.on("exit", (code) => fn(new Error(`exited with code ${code}`)));
+      },
+      terminate: () => void w.terminate(),
+      hold: (busy) => (busy ? w.ref() : w.unref()),
+    });
+  }
+  throw new VeilsignError("bad-argument", "This environment has no Worker: initialize({ worker: false }) runs the core on this thread.");
+}

@@ -1,0 +1,330 @@
+// veilsign: sign a PDF with a qualified electronic signature while the document stays in
+// the page. initialize() once, then every call is a promise. The core (WASM) runs in a
+// worker that owns the document; the relay client here sends it nothing but digests.
+
+import { openChannel, isNode, type Channel } from "./channel.js";
+import { VeilsignError } from "./errors.js";
+import { HashSizes, Methods } from "./protocol.js";
+import { RelayClient } from "./relay.js";
+import type {
+  DocumentInfo,
+  InitializeOptions,
+  Layout,
+  Plan,
+  SignatureField,
+  SignOptions,
+  SignResult,
+  SignStatus,
+  VerifyOptions,
+  VerifyReport,
+  WebSocketConstructor,
+} from "./types.js";
+import type { PrepareOptions } from "./worker.js";
+
+export type * from "./types.js";
+export { VeilsignError } from "./errors.js";
+export { RelayClient, relaySocketURL, type RelayClientOptions } from "./relay.js";
+export * as protocol from "./protocol.js";
+
+/**
+ * Room left after the document in its buffer, where the update is hashed and written
+ * without joining two buffers (DESIGN.md, "Reading"). The update is the /Contents
+ * reservation in hex (48 KB by default, 2 MB at most) and the signature page. Untouched
+ * pages of a large ArrayBuffer are not committed, so the room costs little.
+ */
+const ROOM = 4 << 20;
+
+const WORKER_NAME = "veilsign";
+
+interface State {
+  channel: Channel;
+  version: string;
+  WebSocket?: WebSocketConstructor;
+}
+
+let starting: Promise<State> | null = null;
+let state: State | null = null;
+let current: DocumentInfo | null = null;
+let signing = false;
+
+/**
+ * Loads the WASM core (compiled once, streaming where the server sends application/wasm)
+ * and starts the worker that runs it. Calling it again returns the same promise.
+ */
+export function initialize(options: InitializeOptions = {}): Promise<void> {
+  if (!starting) {
+    starting = start(options);
+    starting.catch(() => (starting = null)); // a failed start may be retried
+  }
+  return starting.then(() => undefined);
+}
+
+async function start(options: InitializeOptions): Promise<State> {
+  const wasmURL = new URL(options.wasmURL ?? "./veilsign.wasm", import.meta.url);
+  const workerURL = new URL(options.workerURL ?? "./veilsign-worker.js", import.meta.url);
+  const module = options.wasmModule ?? (await compile(wasmURL).catch(compileError));
+  const channel = await openChannel(workerURL, options.worker ?? true, WORKER_NAME);
+  try {
+    const { version } = await channel.call("init", { module });
+    state = { channel, version, WebSocket: options.WebSocket };
+    return state;
+  } catch (err) {
+    channel.terminate();
+    throw err;
+  }
+}
+
+function compileError(err: unknown): never {
+  if (err instanceof VeilsignError) throw err;
+  const msg = err instanceof Error ? err.message : String(err);
+  // The usual cause in extensions and strict portals: a CSP without 'wasm-unsafe-eval'.
+  const hint = /Content.Security|unsafe-eval/i.test(msg) ? " The page's Content-Security-Policy must allow script-src 'wasm-unsafe-eval'." : "";
+  throw new VeilsignError("not-initialized", `The veilsign core could not be compiled: ${msg}${hint}`);
+}
+
+async function compile(url: URL): Promise<WebAssembly.Module> {
+  if (url.protocol === "file:" && isNode()) {
+    const fs = "node:fs/promises";
+    const { readFile } = (await import(/* @vite-ignore */ /* webpackIgnore: true */ fs)) as typeof import("node:fs/promises");
+    return WebAssembly.compile(await readFile(url));
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new VeilsignError("not-initialized", `Cannot load ${url.href}: HTTP ${res.status}`);
+  // Streaming compiles while downloading, but only for the application/wasm type.
+  if (typeof WebAssembly.compileStreaming === "function" && res.headers.get("content-type")?.startsWith("application/wasm")) {
+    return WebAssembly.compileStreaming(res);
+  }
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+async function ready(): Promise<State> {
+  if (state) return state;
+  if (!starting) throw new VeilsignError("not-initialized", "Call initialize() first.");
+  return starting;
+}
+
+/** The version of the core (pdfcore.Version). */
+export async function version(): Promise<string> {
+  return (await ready()).version;
+}
+
+export type DocumentInput = Uint8Array | ArrayBuffer | Blob;
+
+/**
+ * Opens a PDF for signing. The bytes are copied once into a buffer that the worker owns
+ * (with room for the signature's update); the caller's bytes are never changed.
+ */
+export async function open(input: DocumentInput): Promise<DocumentInfo> {
+  const { channel } = await ready();
+  const length = input instanceof Uint8Array || input instanceof ArrayBuffer ? input.byteLength : sizeOf(input);
+  const buffer = new ArrayBuffer(length + ROOM);
+  await copyInto(new Uint8Array(buffer), input);
+  const info = await channel.call("open", { buffer, length }, [buffer]);
+  current = info;
+  return info;
+}
+
+function sizeOf(input: unknown): number {
+  if (typeof Blob !== "undefined" && input instanceof Blob) return input.size;
+  throw new VeilsignError("bad-argument", "The document must be a Uint8Array, an ArrayBuffer or a Blob.");
+}
+
+/** Copies the input to the start of dst; a Blob (a File) is streamed so it is never held twice. */
+async function copyInto(dst: Uint8Array, input: DocumentInput): Promise<void> {
+  if (input instanceof Uint8Array) return dst.set(input);
+  if (input instanceof ArrayBuffer) return dst.set(new Uint8Array(input));
+  const reader = input.stream().getReader();
+  let at = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (at + value.length > input.size) throw new VeilsignError("bad-argument", "The Blob changed size while it was read.");
+    dst.set(value, at);
+    at += value.length;
+  }
+}
+
+/** The signature fields of the open document. */
+export async function fields(): Promise<SignatureField[]> {
+  await ready();
+  return openInfo().fields;
+}
+
+/** Closes the open document and frees its memory in the worker. */
+export async function close(): Promise<void> {
+  const { channel } = await ready();
+  await channel.call("close", {});
+  current = null;
+}
+
+/** Stops the worker; initialize() may be called again afterwards. */
+export function terminate(): void {
+  state?.channel.terminate();
+  state = null;
+  starting = null;
+  current = null;
+}
+
+function openInfo(): DocumentInfo {
+  if (!current) throw new VeilsignError("no-document", "No document is open: call open(bytes) first.");
+  return current;
+}
+
+/** Says how the signature of signer label would be placed (signature page, slot, counter-signature…), and why. */
+export async function preflight(plan: Plan, label: string): Promise<Layout> {
+  const { channel } = await ready();
+  openInfo();
+  checkPlan(plan);
+  return channel.call("preflight", { plan: JSON.stringify(plan), label });
+}
+
+function checkPlan(plan: Plan): void {
+  if (!plan || !Array.isArray(plan.signers)) throw new VeilsignError("bad-plan", "The plan must be { signers: [...] }.");
+}
+
+function checkSignOptions(o: SignOptions): void {
+  const need = (ok: unknown, msg: string) => {
+    if (!ok) throw new VeilsignError("bad-argument", msg);
+  };
+  need(o && typeof o === "object", "sign() needs its options.");
+  need(o.relay, "sign({ relay }) is the relay's URL.");
+  need(typeof o.token === "string" && o.token !== "", "sign({ token }) is the portal's session token for the relay.");
+  need(o.signer && typeof o.signer.name === "string" && o.signer.name.trim() !== "", "sign({ signer: { name } }) is required.");
+  need((Methods as readonly string[]).includes(o.method), `sign({ method }) must be one of ${Methods.join(", ")}.`);
+  need(typeof o.label === "string" && o.label !== "", "sign({ label }) is the signer's reference in the plan (A, B…).");
+  need(o.method !== "tan" || (o.signer.phone ?? "").startsWith("+"), "A tan signature needs signer.phone in international form (+32…).");
+  need(o.hash === undefined || o.hash in HashSizes, "sign({ hash }) must be sha256, sha384 or sha512.");
+  need(o.level === undefined || o.level === "B-T" || o.level === "B-B", "sign({ level }) must be B-T or B-B.");
+  checkPlan(o.plan);
+}
+
+async function webSocket(s: State): Promise<WebSocketConstructor> {
+  if (s.WebSocket) return s.WebSocket;
+  const g = globalThis as { WebSocket?: WebSocketConstructor };
+  if (g.WebSocket) return g.WebSocket;
+  if (isNode()) {
+    // Node 20 has no WebSocket; the ws package (an optional peer dependency) has one.
+    const spec = "ws";
+    try {
+      const ws = (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as { WebSocket: WebSocketConstructor };
+      return ws.WebSocket;
+    } catch {
+      throw new VeilsignError("bad-argument", "This Node has no WebSocket: npm install ws, or pass initialize({ WebSocket }).");
+    }
+  }
+  throw new VeilsignError("bad-argument", "No WebSocket is available: pass initialize({ WebSocket }).");
+}
+
+function defaultOpenURL(): ((url: string) => void) | undefined {
+  const w = globalThis as { open?: (url: string, target: string, features: string) => unknown; document?: unknown };
+  if (typeof w.open === "function" && w.document) return (url) => void w.open!(url, "_blank", "noopener");
+  return undefined;
+}
+
+/**
+ * Signs the open document: identify the signer at the relay, prepare the signature in the
+ * worker, hash the signed ranges there, send only the digest, check the returned CMS
+ * against that digest and the certificate, and embed it. Returns the signed PDF; the
+ * document is then closed (open the result to sign again).
+ */
+export async function sign(o: SignOptions): Promise<SignResult> {
+  checkSignOptions(o);
+  const s = await ready();
+  openInfo();
+  // The worker holds one prepared signature: a second sign() would replace the first's.
+  if (signing) throw new VeilsignError("busy", "A signature is already in progress; wait for it to finish.");
+  signing = true;
+  try {
+    return await signOpen(s, o);
+  } finally {
+    signing = false;
+  }
+}
+
+async function signOpen(s: State, o: SignOptions): Promise<SignResult> {
+  const WS = await webSocket(s);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new DOMException("timeout", "TimeoutError")), o.timeoutMs ?? 10 * 60_000);
+  const onAbort = () => abort.abort(o.signal?.reason);
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  if (o.signal?.aborted) onAbort();
+  const status = (st: SignStatus) => {
+    try {
+      o.onStatus?.(st);
+    } catch {
+      // A failing progress callback must not cost the signer their approval.
+    }
+  };
+  const client = new RelayClient({
+    url: o.relay,
+    token: o.token,
+    WebSocket: WS,
+    signal: abort.signal,
+    otp: o.otp,
+    openURL: o.openURL ?? defaultOpenURL(),
+    onStatus: (m) => status({ step: "waiting", state: m.state, url: m.url, message: m.message }),
+  });
+  try {
+    status({ step: "connecting" });
+    await client.connect();
+    status({ step: "identifying" });
+    const chain = await client.identify(o.method, o.signer);
+    status({ step: "preparing" });
+    const options: PrepareOptions = {
+      time: (o.time ?? new Date()).getTime(),
+      hash: o.hash,
+      reserve: o.reserve,
+      ink: o.ink,
+      evidence: o.evidence,
+      reason: o.reason,
+      location: o.location,
+      contactInfo: o.contactInfo,
+      logos: o.logos,
+    };
+    const prep = await s.channel.call(
+      "prepare",
+      { plan: JSON.stringify(o.plan), label: o.label, chain, options },
+      chain.map((c) => c.buffer as ArrayBuffer),
+      (p) => status({ step: "hashing", bytesHashed: p.bytesHashed, totalBytes: p.totalBytes }),
+    );
+    status({ step: "waiting" });
+    const signed = await client.sign(prep.digest, prep.hash, o.documentLabel ?? "Document", o.level);
+    status({ step: "embedding" });
+    const { bytes } = await s.channel.call("embed", { cms: signed.cms }, [signed.cms.buffer as ArrayBuffer]);
+    current = null;
+    status({ step: "done" });
+    return {
+      bytes,
+      label: prep.label,
+      field: prep.field,
+      layout: prep.layout,
+      level: signed.level,
+      byteRange: prep.byteRange,
+      hashedWith: prep.hashedWith,
+    };
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener("abort", onAbort);
+    client.close();
+  }
+}
+
+/**
+ * Verifies every signature of a PDF, fully offline. Without bytes it verifies the open
+ * document without sending it to the worker again.
+ */
+export async function verify(input?: DocumentInput, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const { channel } = await ready();
+  const roots = Array.isArray(options.roots) ? options.roots.join("\n") : options.roots;
+  if (input === undefined) {
+    openInfo();
+    return channel.call("verify", { roots });
+  }
+  let bytes: Uint8Array;
+  if (input instanceof Uint8Array) bytes = input;
+  else if (input instanceof ArrayBuffer) bytes = new Uint8Array(input);
+  else if (typeof Blob !== "undefined" && input instanceof Blob) bytes = new Uint8Array(await input.arrayBuffer());
+  else throw new VeilsignError("bad-argument", "verify() takes a Uint8Array, an ArrayBuffer or a Blob.");
+  // Sent by copy: the caller keeps their bytes.
+  return channel.call("verify", { bytes, roots });
+}

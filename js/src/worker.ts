@@ -1,0 +1,325 @@
+// The worker owns the WASM core and the document's buffer. The page (index.ts) sends it
+// requests; it answers with plain values and transfers buffers instead of copying them.
+// The same core also runs on the calling thread (initialize({worker: false})), and in
+// Node's worker_threads, so every environment runs this one file.
+
+import "go-wasm-exec"; // Go's wasm_exec.js, bundled here by scripts/build.mjs: defines globalThis.Go
+import { toWire, type WireError } from "./errors.js";
+import type { DocumentInfo, Layout, VerifyReport } from "./types.js";
+
+/** The functions wasm/ installs on globalThis.__veilsign (see wasm/calls.go). */
+interface CoreBindings {
+  version: string;
+  open(bytes: Uint8Array): Promise<{ handle: number; info: DocumentInfo }>;
+  preflight(handle: number, plan: string, label: string): Promise<Layout>;
+  prepare(handle: number, plan: string, label: string, chain: Uint8Array[], options: PrepareOptions): Promise<PreparedCore>;
+  digest(prepared: number, onProgress?: (done: number, total: number) => void): Promise<Uint8Array>;
+  embed(prepared: number, cms: Uint8Array, digest?: Uint8Array): Promise<Uint8Array>;
+  verify(doc: Uint8Array | number, roots?: string): Promise<VerifyReport>;
+  release(handle: number): void;
+}
+
+/** prepare's options as the Go bindings read them. */
+export interface PrepareOptions {
+  time: number;
+  hash?: string;
+  reserve?: number;
+  evidence?: string;
+  reason?: string;
+  location?: string;
+  contactInfo?: string;
+  ink?: Array<Array<[number, number]>>;
+  logos?: Record<string, Uint8Array>;
+  /** Let pdfcore hash inside prepare (the worker never does: it hashes once, below, with progress). */
+  goDigest?: boolean;
+}
+
+interface PreparedCore {
+  prepared: number;
+  update: Uint8Array;
+  byteRange: [number, number, number, number];
+  gapStart: number;
+  gapEnd: number;
+  field: string;
+  label: string;
+  layout: Layout;
+  hash: "sha256" | "sha384" | "sha512";
+  reserved: number;
+  digest?: Uint8Array;
+}
+
+declare const Go: new () => {
+  importObject: WebAssembly.Imports;
+  run(instance: WebAssembly.Instance): Promise<void>;
+};
+
+/** Requests of the page, by operation. */
+export interface Requests {
+  init: { module?: WebAssembly.Module; bytes?: ArrayBuffer };
+  open: { buffer: ArrayBuffer; length: number };
+  close: Record<string, never>;
+  preflight: { plan: string; label: string };
+  prepare: { plan: string; label: string; chain: Uint8Array[]; options: PrepareOptions };
+  embed: { cms: Uint8Array };
+  verify: { bytes?: Uint8Array; roots?: string };
+}
+
+/** Answers, by operation. */
+export interface Responses {
+  init: { version: string };
+  open: DocumentInfo;
+  close: null;
+  preflight: Layout;
+  prepare: PrepareResult;
+  embed: { bytes: Uint8Array };
+  verify: VerifyReport;
+}
+
+export interface PrepareResult {
+  digest: Uint8Array;
+  hash: "sha256" | "sha384" | "sha512";
+  field: string;
+  label: string;
+  layout: Layout;
+  byteRange: [number, number, number, number];
+  reserved: number;
+  hashedWith: "webcrypto" | "go";
+}
+
+export type Op = keyof Requests;
+
+/** Progress events sent while a request runs. */
+export interface Progress {
+  bytesHashed: number;
+  totalBytes: number;
+}
+
+/** The messages on the page ↔ worker channel. */
+export type ToWorker = { id: number; op: Op; args: Requests[Op] };
+export type FromWorker =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: WireError }
+  | { id: number; progress: Progress };
+
+type Emit = (p: Progress) => void;
+
+/** What a handler returns: the value and the buffers to transfer with it. */
+type Answer<T> = [T, Transferable[]];
+
+const webCryptoNames = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" } as const;
+
+/** The core: one WASM instance, one open document, one prepared signature at a time. */
+export class Core {
+  private core: CoreBindings | null = null;
+  private doc: { handle: number; buffer: ArrayBuffer; length: number } | null = null;
+  private pending: { prepared: number; update: Uint8Array; digest: Uint8Array } | null = null;
+  // Requests run one after the other: each sees the state the previous one left.
+  private queue: Promise<unknown> = Promise.resolve();
+
+  handle(op: Op, args: unknown, emit: Emit): Promise<Answer<unknown>> {
+    const run = this.queue.then(() => this.dispatch(op, args, emit));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private dispatch(op: Op, args: unknown, emit: Emit): Promise<Answer<unknown>> {
+    switch (op) {
+      case "init":
+        return this.init(args as Requests["init"]);
+      case "open":
+        return this.open(args as Requests["open"]);
+      case "close":
+        this.close();
+        return Promise.resolve([null, []]);
+      case "preflight":
+        return this.preflight(args as Requests["preflight"]);
+      case "prepare":
+        return this.prepare(args as Requests["prepare"], emit);
+      case "embed":
+        return this.embed(args as Requests["embed"]);
+      case "verify":
+        return this.verify(args as Requests["verify"]);
+    }
+    return Promise.reject(Object.assign(new Error(`unknown operation ${String(op)}`), { code: "internal" }));
+  }
+
+  private bindings(): CoreBindings {
+    if (!this.core) throw Object.assign(new Error("The veilsign core is not loaded."), { code: "not-initialized" });
+    return this.core;
+  }
+
+  private async init(a: Requests["init"]): Promise<Answer<Responses["init"]>> {
+    if (!this.core) {
+      const module = a.module ?? (await WebAssembly.compile(a.bytes!));
+      const go = new Go();
+      const instance = await WebAssembly.instantiate(module, go.importObject);
+      // main installs the bindings before it blocks, so they exist once run() has started.
+      void go.run(instance).finally(() => {
+        this.core = null; // the Go program exited (a fatal error): no call can be served
+      });
+      const g = globalThis as unknown as { __veilsign?: CoreBindings };
+      if (!g.__veilsign) throw new Error("veilsign.wasm did not install its bindings");
+      this.core = g.__veilsign;
+    }
+    return [{ version: this.core.version }, []];
+  }
+
+  private async open(a: Requests["open"]): Promise<Answer<DocumentInfo>> {
+    const core = this.bindings();
+    // The core copies the document into Go memory, once; the buffer stays ours, with room
+    // after the document for the update (see prepare).
+    const { handle, info } = await core.open(new Uint8Array(a.buffer, 0, a.length));
+    this.close();
+    this.doc = { handle, buffer: a.buffer, length: a.length };
+    return [info, []];
+  }
+
+  private close(): void {
+    if (this.pending) this.core?.release(this.pending.prepared);
+    if (this.doc) this.core?.release(this.doc.handle);
+    this.pending = null;
+    this.doc = null;
+  }
+
+  private openDoc() {
+    if (!this.doc) throw Object.assign(new Error("No document is open: call open(bytes) first."), { code: "no-document" });
+    return this.doc;
+  }
+
+  private async preflight(a: Requests["preflight"]): Promise<Answer<Layout>> {
+    return [await this.bindings().preflight(this.openDoc().handle, a.plan, a.label), []];
+  }
+
+  private async prepare(a: Requests["prepare"], emit: Emit): Promise<Answer<PrepareResult>> {
+    const core = this.bindings();
+    const doc = this.openDoc();
+    const subtle = globalThis.crypto?.subtle;
+    // pdfcore skips its digest: it is made once, below, by WebCrypto or else by Go's hash
+    // with progress reports (a large file takes seconds at WASM speed).
+    const p = await core.prepare(doc.handle, a.plan, a.label, a.chain, { ...a.options, goDigest: false });
+    if (this.pending) core.release(this.pending.prepared);
+    this.pending = null;
+    let hashedWith: PrepareResult["hashedWith"] = "webcrypto";
+    let digest = await this.webCryptoDigest(doc, p, subtle);
+    if (!digest) {
+      hashedWith = "go";
+      digest = await core.digest(p.prepared, (done, total) => emit({ bytesHashed: done, totalBytes: total }));
+    }
+    this.pending = { prepared: p.prepared, update: p.update, digest };
+    const out: PrepareResult = {
+      digest: digest.slice(),
+      hash: p.hash,
+      field: p.field,
+      label: p.label,
+      layout: p.layout,
+      byteRange: p.byteRange,
+      reserved: p.reserved,
+      hashedWith,
+    };
+    return [out, []];
+  }
+
+  /**
+   * Hashes the signed ranges with WebCrypto, which has no incremental API, without joining
+   * the document and the update in a new buffer (DESIGN.md, "Reading"): the document's
+   * buffer has room after it, so the update's bytes before the /Contents placeholder and
+   * those after it are written there back to back, one view over document + both parts is
+   * hashed, and then the whole update is written in place so that the buffer holds the
+   * prepared file. Returns undefined when the room is too small; the caller hashes in Go.
+   */
+  private async webCryptoDigest(
+    doc: { buffer: ArrayBuffer; length: number },
+    p: PreparedCore,
+    subtle: SubtleCrypto | undefined,
+  ): Promise<Uint8Array | undefined> {
+    const n = doc.length;
+    const u = p.update.length;
+    if (!subtle || n + u > doc.buffer.byteLength) return undefined;
+    const all = new Uint8Array(doc.buffer);
+    const tail = p.update.subarray(p.gapEnd);
+    all.set(p.update.subarray(0, p.gapStart), n);
+    all.set(tail, n + p.gapStart);
+    const d = await subtle.digest(webCryptoNames[p.hash], all.subarray(0, n + p.gapStart + tail.length));
+    all.set(p.update, n);
+    return new Uint8Array(d);
+  }
+
+  private async embed(a: Requests["embed"]): Promise<Answer<{ bytes: Uint8Array }>> {
+    const core = this.bindings();
+    const doc = this.openDoc();
+    const pending = this.pending;
+    if (!pending) throw Object.assign(new Error("No signature is prepared."), { code: "no-document" });
+    // pdfcore checks the CMS against the digest we computed and the prepared certificate
+    // before anything is written; on error the document stays open for another try.
+    const signed = await core.embed(pending.prepared, a.cms, pending.digest);
+    let buffer = doc.buffer;
+    if (doc.length + signed.length > buffer.byteLength) {
+      // The update did not fit the room (it was hashed in Go): one join, the only copy.
+      const joined = new Uint8Array(doc.length + signed.length);
+      joined.set(new Uint8Array(buffer, 0, doc.length));
+      buffer = joined.buffer;
+    }
+    new Uint8Array(buffer).set(signed, doc.length);
+    const bytes = new Uint8Array(buffer, 0, doc.length + signed.length);
+    // The buffer goes to the page with the result; the document is closed here.
+    this.close();
+    return [{ bytes }, [buffer]];
+  }
+
+  private async verify(a: Requests["verify"]): Promise<Answer<VerifyReport>> {
+    const core = this.bindings();
+    const target = a.bytes ?? this.openDoc().handle;
+    return [await core.verify(target, a.roots), []];
+  }
+}
+
+/** The marker that tells this module it was started as veilsign's worker, not imported. */
+export const WORKER_NAME = "veilsign";
+
+interface Port {
+  post(msg: FromWorker, transfer: Transferable[]): void;
+  listen(fn: (msg: ToWorker) => void): void;
+}
+
+function serve(port: Port): void {
+  const core = new Core();
+  port.listen((msg) => {
+    const emit = (progress: Progress) => port.post({ id: msg.id, progress }, []);
+    core.handle(msg.op, msg.args, emit).then(
+      ([value, transfer]) => port.post({ id: msg.id, ok: true, value }, transfer),
+      (err: unknown) => port.post({ id: msg.id, ok: false, error: toWire(err) }, []),
+    );
+  });
+}
+
+async function bootstrap(): Promise<void> {
+  const g = globalThis as unknown as {
+    name?: string;
+    postMessage?: (m: unknown, t: Transferable[]) => void;
+    addEventListener?: (t: string, fn: (e: { data: ToWorker }) => void) => void;
+    process?: { versions?: { node?: string } };
+  };
+  // Only a dedicated worker started by channel.ts under our name serves: this module is
+  // also imported on the calling thread (worker: false), where it must stay passive.
+  const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
+  if (inWorker && g.name === WORKER_NAME && typeof g.postMessage === "function" && g.addEventListener) {
+    const post = g.postMessage.bind(g);
+    const add = g.addEventListener.bind(g);
+    serve({ post: (m, t) => post(m, t), listen: (fn) => add("message", (e) => fn(e.data)) });
+    return;
+  }
+  if (g.process?.versions?.node) {
+    // A computed specifier keeps bundlers of browser code from following it.
+    const spec = "node:worker_threads";
+    const wt = (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as typeof import("node:worker_threads");
+    const port = wt.parentPort;
+    if (!wt.isMainThread && port && (wt.workerData as { name?: string } | undefined)?.name === WORKER_NAME) {
+      serve({
+        post: (m, t) => port.postMessage(m, t as never),
+        listen: (fn) => port.on("message", fn),
+      });
+    }
+  }
+}
+
+void bootstrap();

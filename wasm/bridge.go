@@ -1,0 +1,205 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"syscall/js"
+
+	"github.com/veilsign/veilsign/pdfcore"
+)
+
+// Codes the bindings add to pdfcore's: a call with arguments of the wrong shape, and a
+// failure that is a bug (a panic) rather than a property of the document.
+const (
+	codeBadArgument = "bad-argument"
+	codeInternal    = "internal"
+)
+
+// argError is a call with arguments the bindings cannot use.
+type argError struct{ msg string }
+
+func (e *argError) Error() string { return e.msg }
+
+func badArg(format string, args ...any) error {
+	return &argError{msg: fmt.Sprintf(format, args...)}
+}
+
+// jsError turns a Go error into a JavaScript Error whose code property is the stable
+// pdfcore code, so that pages branch on error.code and never on the wording.
+func jsError(err error) js.Value {
+	code, msg := codeInternal, err.Error()
+	var pe *pdfcore.Error
+	var ae *argError
+	switch {
+	case errors.As(err, &pe):
+		code, msg = string(pe.Code), pe.Msg
+	case errors.As(err, &ae):
+		code = codeBadArgument
+	}
+	e := js.Global().Get("Error").New(msg)
+	e.Set("name", "VeilsignError")
+	e.Set("code", code)
+	return e
+}
+
+// promise runs work on a goroutine and settles a JavaScript promise with its result. The
+// arguments must already have been read: the caller's buffers may be reused or
+// transferred as soon as the binding returns.
+func promise(work func() (any, error)) js.Value {
+	executor := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resolve, reject := args[0], args[1]
+		go func() {
+			v, err := guarded(work)
+			if err != nil {
+				reject.Invoke(jsError(err))
+				return
+			}
+			resolve.Invoke(v)
+		}()
+		return nil
+	})
+	// The executor runs synchronously inside the constructor, so it can go right after.
+	p := js.Global().Get("Promise").New(executor)
+	executor.Release()
+	return p
+}
+
+// rejected is a promise that already failed, so that every binding returns a promise
+// whatever went wrong.
+func rejected(err error) js.Value {
+	return js.Global().Get("Promise").Call("reject", jsError(err))
+}
+
+// guarded turns a panic into an error: one bad document must not kill the instance that
+// serves every later call.
+func guarded(work func() (any, error)) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("veilsign core failed unexpectedly: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return work()
+}
+
+// fromJSON converts a Go value to a plain JavaScript object through its JSON form, so the
+// JSON field names of pdfcore's types are the one schema on both sides.
+func fromJSON(v any) (js.Value, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return js.Undefined(), err
+	}
+	return js.Global().Get("JSON").Call("parse", string(b)), nil
+}
+
+// bytesArg copies a Uint8Array argument into Go memory.
+func bytesArg(v js.Value, what string) ([]byte, error) {
+	if !isUint8Array(v) {
+		return nil, badArg("%s must be a Uint8Array", what)
+	}
+	b := make([]byte, v.Get("byteLength").Int())
+	js.CopyBytesToGo(b, v)
+	return b, nil
+}
+
+func isUint8Array(v js.Value) bool {
+	return v.Type() == js.TypeObject && v.InstanceOf(js.Global().Get("Uint8Array"))
+}
+
+// toJSBytes copies a Go slice into a new Uint8Array.
+func toJSBytes(b []byte) js.Value {
+	u := js.Global().Get("Uint8Array").New(len(b))
+	js.CopyBytesToJS(u, b)
+	return u
+}
+
+func stringArg(v js.Value) string {
+	if v.Type() == js.TypeString {
+		return v.String()
+	}
+	return ""
+}
+
+func intArg(v js.Value, what string) (int, error) {
+	if v.Type() != js.TypeNumber {
+		return 0, badArg("%s must be a number", what)
+	}
+	return v.Int(), nil
+}
+
+// planArg reads a plan given as a JSON string (the page serialises it with
+// JSON.stringify, which keeps the field names of pdfcore.Plan).
+func planArg(v js.Value) (*pdfcore.Plan, error) {
+	if v.IsUndefined() || v.IsNull() {
+		return nil, nil
+	}
+	if v.Type() != js.TypeString {
+		return nil, badArg("the plan must be passed as a JSON string")
+	}
+	var p pdfcore.Plan
+	if err := json.Unmarshal([]byte(v.String()), &p); err != nil {
+		return nil, badArg("the plan is not valid JSON of {signers: [...]}: %v", err)
+	}
+	return &p, nil
+}
+
+// handles maps the small integers JavaScript holds to Go objects; JavaScript frees them
+// with release. Goroutines of pending promises read it, hence the lock.
+type handles struct {
+	mu   sync.Mutex
+	next int
+	m    map[int]any
+}
+
+var table = handles{m: map[int]any{}}
+
+func (h *handles) add(v any) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.next++
+	h.m[h.next] = v
+	return h.next
+}
+
+func (h *handles) get(v js.Value) (any, bool) {
+	if v.Type() != js.TypeNumber {
+		return nil, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	o, ok := h.m[v.Int()]
+	return o, ok
+}
+
+func (h *handles) drop(id int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.m, id)
+}
+
+func documentArg(v js.Value) (*pdfcore.Document, error) {
+	o, ok := table.get(v)
+	if d, isDoc := o.(*pdfcore.Document); ok && isDoc {
+		return d, nil
+	}
+	return nil, badArg("the document handle is not open (was it released?)")
+}
+
+// preparedSig is a prepared signature with the document it extends: the Go digest needs
+// the original bytes, which pdfcore.Prepared keeps to itself.
+type preparedSig struct {
+	p   *pdfcore.Prepared
+	doc *pdfcore.Document
+}
+
+func preparedArg(v js.Value) (*preparedSig, error) {
+	o, ok := table.get(v)
+	if p, isPrep := o.(*preparedSig); ok && isPrep {
+		return p, nil
+	}
+	return nil, badArg("the prepared-signature handle is not valid (was it released?)")
+}

@@ -1,0 +1,371 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"crypto"
+	"crypto/x509"
+	"syscall/js"
+	"time"
+
+	"github.com/veilsign/veilsign/pdfcore"
+)
+
+// info is what open answers about a document: enough for a page to show its fields and
+// decide whether it can be signed, without another call.
+type info struct {
+	Pages   int                      `json:"pages"`
+	Version string                   `json:"version"`
+	Fields  []pdfcore.SignatureField `json:"fields"`
+	Signed  bool                     `json:"signed"`
+	MDP     int                      `json:"mdp"`
+	Size    int                      `json:"size"`
+}
+
+// openDocument(bytes: Uint8Array) → Promise<{handle, info}>. The bytes are copied into
+// Go memory once, here, because pdfcore.Open reads a []byte; the page's buffer is never
+// written.
+func openDocument(_ js.Value, args []js.Value) any {
+	if len(args) < 1 {
+		return rejected(badArg("open(bytes) needs the document's bytes"))
+	}
+	data, err := bytesArg(args[0], "the document")
+	if err != nil {
+		return rejected(err)
+	}
+	return promise(func() (any, error) {
+		doc, err := pdfcore.Open(data)
+		if err != nil {
+			return nil, err
+		}
+		fields := doc.Fields
+		if fields == nil {
+			fields = []pdfcore.SignatureField{} // [] rather than null for the page
+		}
+		v, err := fromJSON(info{Pages: doc.Pages, Version: doc.Version, Fields: fields, Signed: doc.Signed(), MDP: doc.MDP, Size: len(data)})
+		if err != nil {
+			return nil, err
+		}
+		out := js.Global().Get("Object").New()
+		out.Set("handle", table.add(doc))
+		out.Set("info", v)
+		return out, nil
+	})
+}
+
+// preflight(handle, planJSON, label) → Promise<{kind, reason}>.
+func preflight(_ js.Value, args []js.Value) any {
+	if len(args) < 3 {
+		return rejected(badArg("preflight(handle, plan, label) needs three arguments"))
+	}
+	doc, err := documentArg(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	plan, err := planArg(args[1])
+	if err != nil {
+		return rejected(err)
+	}
+	label := stringArg(args[2])
+	return promise(func() (any, error) {
+		l, err := pdfcore.Preflight(doc, plan, label)
+		if err != nil {
+			return nil, err
+		}
+		return fromJSON(l)
+	})
+}
+
+// prepare(handle, planJSON, label, chain: Uint8Array[], options) → Promise<prepared>.
+// Unless options.goDigest is set the digest is left to the caller (WebCrypto in the
+// worker), so the whole file is hashed exactly once.
+func prepare(_ js.Value, args []js.Value) any {
+	if len(args) < 5 {
+		return rejected(badArg("prepare(handle, plan, label, chain, options) needs five arguments"))
+	}
+	doc, err := documentArg(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	plan, err := planArg(args[1])
+	if err != nil {
+		return rejected(err)
+	}
+	label := stringArg(args[2])
+	chain, err := chainArg(args[3])
+	if err != nil {
+		return rejected(err)
+	}
+	opts, err := optionsArg(args[4])
+	if err != nil {
+		return rejected(err)
+	}
+	return promise(func() (any, error) {
+		p, err := pdfcore.Prepare(doc, plan, label, chain, opts)
+		if err != nil {
+			return nil, err
+		}
+		return preparedValue(doc, p)
+	})
+}
+
+// preparedValue describes a prepared signature to the page. gapStart and gapEnd locate
+// the /Contents placeholder inside update ('<' to just after '>'); the signed bytes are
+// the document, update[:gapStart] and update[gapEnd:].
+func preparedValue(doc *pdfcore.Document, p *pdfcore.Prepared) (any, error) {
+	layout, err := fromJSON(p.Layout)
+	if err != nil {
+		return nil, err
+	}
+	base := int64(len(doc.Bytes()))
+	out := js.Global().Get("Object").New()
+	out.Set("prepared", table.add(&preparedSig{p: p, doc: doc}))
+	out.Set("update", toJSBytes(p.Update))
+	br := js.Global().Get("Array").New()
+	for _, n := range p.ByteRange {
+		br.Call("push", float64(n)) // exact: file offsets stay far below 2^53
+	}
+	out.Set("byteRange", br)
+	out.Set("gapStart", float64(p.ByteRange[1]-base))
+	out.Set("gapEnd", float64(p.ByteRange[2]-base))
+	out.Set("field", p.Field)
+	out.Set("label", p.Label)
+	out.Set("layout", layout)
+	out.Set("hash", hashNames[p.Hash])
+	out.Set("reserved", p.Reserved())
+	if p.Digest != nil {
+		out.Set("digest", toJSBytes(p.Digest))
+	}
+	return out, nil
+}
+
+// digest(prepared, onProgress?) → Promise<Uint8Array>: the Go hash of the signed ranges,
+// for pages without WebCrypto (plain-HTTP origins) or whose buffer had no room to join
+// the ranges. onProgress(bytesHashed, total) is called every few megabytes.
+func digest(_ js.Value, args []js.Value) any {
+	if len(args) < 1 {
+		return rejected(badArg("digest(prepared) needs a prepared-signature handle"))
+	}
+	ps, err := preparedArg(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	var progress js.Value
+	if len(args) > 1 && args[1].Type() == js.TypeFunction {
+		progress = args[1]
+	}
+	return promise(func() (any, error) {
+		d := rangesDigest(ps, progress)
+		ps.p.Digest = d // Check compares the CMS with this one; it is not computed again
+		return toJSBytes(d), nil
+	})
+}
+
+// progressStep is how often the Go digest reports: often enough for a progress bar, rare
+// enough that crossing into JavaScript costs nothing measurable.
+const progressStep = 8 << 20
+
+// rangesDigest hashes the two ranges of /ByteRange in one pass: the original document,
+// then the update on either side of the /Contents placeholder. pdfcore.Prepare does the
+// same when it is not told to skip the digest.
+func rangesDigest(ps *preparedSig, progress js.Value) []byte {
+	p, original := ps.p, ps.doc.Bytes()
+	base := int64(len(original))
+	h := p.Hash.New()
+	total := float64(p.ByteRange[1] + p.ByteRange[3])
+	for off := 0; off < len(original); off += progressStep {
+		h.Write(original[off:min(off+progressStep, len(original))])
+		if !progress.IsUndefined() {
+			progress.Invoke(float64(min(off+progressStep, len(original))), total)
+		}
+	}
+	h.Write(p.Update[:p.ByteRange[1]-base])
+	h.Write(p.Update[p.ByteRange[2]-base:])
+	if !progress.IsUndefined() {
+		progress.Invoke(total, total)
+	}
+	return h.Sum(nil)
+}
+
+// embed(prepared, cms: Uint8Array, digest?: Uint8Array) → Promise<Uint8Array>: the signed
+// update, after pdfcore has checked that the CMS fits, signs digest (the one the page
+// computed and sent to the relay) and was made with the certificate prepared for.
+func embed(_ js.Value, args []js.Value) any {
+	if len(args) < 2 {
+		return rejected(badArg("embed(prepared, cms, digest) needs the prepared handle and the CMS"))
+	}
+	ps, err := preparedArg(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	der, err := bytesArg(args[1], "the CMS")
+	if err != nil {
+		return rejected(err)
+	}
+	if len(args) > 2 && !args[2].IsUndefined() && !args[2].IsNull() {
+		d, err := bytesArg(args[2], "the digest")
+		if err != nil {
+			return rejected(err)
+		}
+		if len(d) != ps.p.Hash.Size() {
+			return rejected(badArg("the digest has %d bytes; %s needs %d", len(d), ps.p.Hash, ps.p.Hash.Size()))
+		}
+		ps.p.Digest = d
+	}
+	return promise(func() (any, error) {
+		update, err := pdfcore.EmbedUpdate(ps.p, der)
+		if err != nil {
+			return nil, err
+		}
+		return toJSBytes(update), nil
+	})
+}
+
+// verify(bytes | handle, rootsPEM?) → Promise<report>. A handle verifies an open document
+// without copying it into Go memory a second time.
+func verify(_ js.Value, args []js.Value) any {
+	if len(args) < 1 {
+		return rejected(badArg("verify(bytes, roots) needs the document"))
+	}
+	var data []byte
+	if args[0].Type() == js.TypeNumber {
+		doc, err := documentArg(args[0])
+		if err != nil {
+			return rejected(err)
+		}
+		data = doc.Bytes()
+	} else {
+		var err error
+		if data, err = bytesArg(args[0], "the document"); err != nil {
+			return rejected(err)
+		}
+	}
+	var opts pdfcore.VerifyOptions
+	if len(args) > 1 && args[1].Type() == js.TypeString && args[1].String() != "" {
+		opts.Roots = x509.NewCertPool()
+		if !opts.Roots.AppendCertsFromPEM([]byte(args[1].String())) {
+			return rejected(badArg("roots holds no PEM certificate"))
+		}
+	}
+	return promise(func() (any, error) {
+		rep, err := pdfcore.Verify(data, opts)
+		if err != nil {
+			return nil, err
+		}
+		return fromJSON(rep)
+	})
+}
+
+// release(handle) frees a document or a prepared signature. Go's memory is not returned
+// to the browser, but the space is reused by the next document.
+func release(_ js.Value, args []js.Value) any {
+	if len(args) > 0 && args[0].Type() == js.TypeNumber {
+		table.drop(args[0].Int())
+	}
+	return nil
+}
+
+var hashNames = map[crypto.Hash]string{crypto.SHA256: "sha256", crypto.SHA384: "sha384", crypto.SHA512: "sha512"}
+
+// chainArg reads the certificate chain, leaf first, as DER Uint8Arrays.
+func chainArg(v js.Value) ([]*x509.Certificate, error) {
+	if !js.Global().Get("Array").Call("isArray", v).Bool() || v.Length() == 0 {
+		return nil, badArg("the certificate chain must be a non-empty array of DER Uint8Arrays, leaf first")
+	}
+	chain := make([]*x509.Certificate, v.Length())
+	for i := range chain {
+		der, err := bytesArg(v.Index(i), "each certificate")
+		if err != nil {
+			return nil, err
+		}
+		if chain[i], err = x509.ParseCertificate(der); err != nil {
+			return nil, badArg("certificate %d of the chain cannot be parsed: %v", i+1, err)
+		}
+	}
+	return chain, nil
+}
+
+// optionsArg reads prepare's options object into pdfcore.Options.
+func optionsArg(v js.Value) (pdfcore.Options, error) {
+	opts := pdfcore.Options{SkipDigest: true}
+	if v.IsUndefined() || v.IsNull() {
+		return opts, nil
+	}
+	if v.Type() != js.TypeObject {
+		return opts, badArg("options must be an object")
+	}
+	if t := v.Get("time"); !t.IsUndefined() {
+		ms, err := intArg(t, "options.time (milliseconds since 1970)")
+		if err != nil {
+			return opts, err
+		}
+		opts.Time = time.UnixMilli(int64(ms))
+	}
+	if h := v.Get("hash"); !h.IsUndefined() {
+		found := false
+		for k, name := range hashNames {
+			if h.Type() == js.TypeString && h.String() == name {
+				opts.Hash, found = k, true
+			}
+		}
+		if !found {
+			return opts, badArg("options.hash must be sha256, sha384 or sha512")
+		}
+	}
+	if r := v.Get("reserve"); !r.IsUndefined() {
+		n, err := intArg(r, "options.reserve")
+		if err != nil {
+			return opts, err
+		}
+		opts.Reserve = n
+	}
+	opts.Evidence = stringArg(v.Get("evidence"))
+	opts.Reason = stringArg(v.Get("reason"))
+	opts.Location = stringArg(v.Get("location"))
+	opts.ContactInfo = stringArg(v.Get("contactInfo"))
+	opts.SkipDigest = !v.Get("goDigest").Truthy()
+	var err error
+	if opts.Ink, err = inkArg(v.Get("ink")); err != nil {
+		return opts, err
+	}
+	if logos := v.Get("logos"); logos.Type() == js.TypeObject {
+		opts.Logos = map[pdfcore.Method][]byte{}
+		for _, m := range []pdfcore.Method{pdfcore.MethodItsme, pdfcore.MethodEID, pdfcore.MethodX509, pdfcore.MethodPen, pdfcore.MethodTAN} {
+			if b := logos.Get(string(m)); !b.IsUndefined() {
+				img, err := bytesArg(b, "options.logos."+string(m))
+				if err != nil {
+					return opts, err
+				}
+				opts.Logos[m] = img
+			}
+		}
+	}
+	return opts, nil
+}
+
+// inkArg reads a pen drawing: strokes of [x, y] points in a unit box.
+func inkArg(v js.Value) ([][][2]float64, error) {
+	if v.IsUndefined() || v.IsNull() {
+		return nil, nil
+	}
+	isArray := js.Global().Get("Array").Get("isArray")
+	if !isArray.Invoke(v).Bool() {
+		return nil, badArg("options.ink must be an array of strokes")
+	}
+	ink := make([][][2]float64, v.Length())
+	for i := range ink {
+		s := v.Index(i)
+		if !isArray.Invoke(s).Bool() {
+			return nil, badArg("options.ink[%d] must be an array of [x, y] points", i)
+		}
+		ink[i] = make([][2]float64, s.Length())
+		for j := range ink[i] {
+			pt := s.Index(j)
+			if !isArray.Invoke(pt).Bool() || pt.Length() != 2 || pt.Index(0).Type() != js.TypeNumber || pt.Index(1).Type() != js.TypeNumber {
+				return nil, badArg("options.ink[%d][%d] must be [x, y]", i, j)
+			}
+			ink[i][j] = [2]float64{pt.Index(0).Float(), pt.Index(1).Float()}
+		}
+	}
+	return ink, nil
+}
