@@ -20,6 +20,9 @@ func TestAttackPeers(t *testing.T) {
 	pdfsig := testtool.Require(t, "pdfsig")
 	signed, forgeries := pdfcore.Forgeries(t)
 	dir := t.TempDir()
+	if keep := os.Getenv("VEILSIGN_ATTACK_KEEP"); keep != "" {
+		dir = keep // to run other validators (pyHanko) on the forgeries by hand
+	}
 	var table strings.Builder
 	fmt.Fprintf(&table, "\n%-50s %-10s %-10s %-10s\n", "forgery", "veilsign", "pdfsig", "pdfcpu")
 	fooled := map[string]int{}

@@ -159,8 +159,14 @@ func fieldDict(name string, r Rect, page int, slot *Slot) types.Dict {
 
 // fieldName is the name veilsign gives the field of signer label.
 func (b *builder) fieldName(label string) string {
+	// A set of the names, not doc.field per candidate: that was quadratic in the fields
+	// when a document holds thousands named "Signature A", "Signature A (A)", …
+	taken := make(map[string]bool, len(b.doc.Fields))
+	for _, f := range b.doc.Fields {
+		taken[f.Name] = true
+	}
 	name := "Signature " + label
-	for i := 2; b.doc.field(name) != nil; i++ {
+	for i := 2; taken[name]; i++ {
 		name = "Signature " + label + " (" + Label(i-1) + ")"
 	}
 	return name

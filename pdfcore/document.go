@@ -130,17 +130,12 @@ func (d *Document) docMDP() (int, error) {
 	return 0, nil
 }
 
-// pageNumber maps a page object number to its page number, walking the page tree once.
+// pageNumber maps a page object number to its page number, walking the page tree once
+// (one walk, not one descent per page: that was quadratic in the pages of a flat tree).
+// A damaged tree maps the pages found before the damage, as before.
 func (d *Document) pageNumber(ref int) int {
 	if d.pageNums == nil {
-		d.pageNums = map[int]int{}
-		for i := 1; i <= d.Pages; i++ {
-			p, err := d.f.Page(i)
-			if err != nil {
-				break
-			}
-			d.pageNums[p.Ref] = i
-		}
+		d.pageNums, _ = d.f.PageNumbers(d.Pages)
 	}
 	return d.pageNums[ref]
 }

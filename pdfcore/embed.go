@@ -10,6 +10,7 @@ import (
 // Embed writes the CMS into the prepared /Contents and returns the signed file. It checks
 // first that the CMS signs the prepared digest with the prepared certificate and that it
 // fits; on any error nothing is written. No byte other than the placeholder's changes.
+// For a document time-stamp (PrepareDocTimestamp) der is the TSA's TimeStampToken.
 func Embed(p *Prepared, der []byte) ([]byte, error) {
 	update, err := EmbedUpdate(p, der)
 	if err != nil {
@@ -32,8 +33,12 @@ func EmbedUpdate(p *Prepared, der []byte) ([]byte, error) {
 
 // Check verifies that der is a CMS for p: it fits the reservation, its message-digest is
 // p's digest, its signature verifies, and its signer is p's certificate. The browser calls
-// it before embedding what a relay returned.
+// it before embedding what a relay returned. For a document time-stamp it checks the token
+// instead: its signature, and that its message imprint is p's digest.
 func Check(p *Prepared, der []byte) error {
+	if p.docTimestamp {
+		return checkTimestamp(p, der)
+	}
 	if len(der) == 0 {
 		return newError(CodeBadCMS, "The signature is empty.")
 	}

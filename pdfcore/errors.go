@@ -26,6 +26,8 @@ const (
 	CodeNoRoom           Code = "no-room"
 	CodeBadImage         Code = "bad-image"
 	CodeLimit            Code = "limit"
+	// CodeBadValidationData: a certificate, OCSP response or CRL given for the DSS is not one.
+	CodeBadValidationData Code = "bad-validation-data"
 )
 
 // Error is every error pdfcore returns: a stable code and a sentence a person can act on.
@@ -46,17 +48,18 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is.
 var (
-	ErrNotPDF           = &Error{Code: CodeNotPDF}
-	ErrEncrypted        = &Error{Code: CodeEncrypted}
-	ErrDamagedXref      = &Error{Code: CodeDamagedXref}
-	ErrDamagedObject    = &Error{Code: CodeDamagedObject}
-	ErrNoChangesAllowed = &Error{Code: CodeNoChangesAllowed}
-	ErrContentsTooSmall = &Error{Code: CodeContentsTooSmall}
-	ErrDigestMismatch   = &Error{Code: CodeDigestMismatch}
-	ErrBadCMS           = &Error{Code: CodeBadCMS}
-	ErrBadPlan          = &Error{Code: CodeBadPlan}
-	ErrAlreadySigned    = &Error{Code: CodeAlreadySigned}
-	ErrNoRoom           = &Error{Code: CodeNoRoom}
+	ErrNotPDF            = &Error{Code: CodeNotPDF}
+	ErrEncrypted         = &Error{Code: CodeEncrypted}
+	ErrDamagedXref       = &Error{Code: CodeDamagedXref}
+	ErrDamagedObject     = &Error{Code: CodeDamagedObject}
+	ErrNoChangesAllowed  = &Error{Code: CodeNoChangesAllowed}
+	ErrContentsTooSmall  = &Error{Code: CodeContentsTooSmall}
+	ErrDigestMismatch    = &Error{Code: CodeDigestMismatch}
+	ErrBadCMS            = &Error{Code: CodeBadCMS}
+	ErrBadPlan           = &Error{Code: CodeBadPlan}
+	ErrAlreadySigned     = &Error{Code: CodeAlreadySigned}
+	ErrNoRoom            = &Error{Code: CodeNoRoom}
+	ErrBadValidationData = &Error{Code: CodeBadValidationData}
 )
 
 // CodeOf returns the code of err, or "" when it is not a pdfcore error.

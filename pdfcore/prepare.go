@@ -56,13 +56,19 @@ type Prepared struct {
 	Field, Label string
 	// Layout says how the signature is placed and why.
 	Layout Layout
-	// Chain is the certificate chain the signature must be made with, leaf first.
+	// Chain is the certificate chain the signature must be made with, leaf first; nil for
+	// a document time-stamp.
 	Chain []*x509.Certificate
 
 	original []byte
 	gapStart int // offset in Update of the '<' that opens /Contents
 	gapEnd   int // offset in Update just after the closing '>'
+	// docTimestamp: /Contents takes an RFC 3161 token, not a CMS signature.
+	docTimestamp bool
 }
+
+// DocTimestamp reports whether p is a document time-stamp (Embed takes a TimeStampToken).
+func (p *Prepared) DocTimestamp() bool { return p.docTimestamp }
 
 // Size is the length of the signed file.
 func (p *Prepared) Size() int64 { return int64(len(p.original) + len(p.Update)) }

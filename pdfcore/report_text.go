@@ -45,15 +45,29 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  Signing time (claimed by the signer): %s\n", s.SignedAt)
 		}
 		switch {
+		case s.Method == "timestamp":
 		case s.Timestamp.Valid:
 			fmt.Fprintf(w, "  Signature is timestamped: %s by %s\n", s.Timestamp.Time, s.Timestamp.TSA)
 		case s.Timestamp.Present:
 			fmt.Fprintf(w, "  The signature's timestamp is NOT valid\n")
 		}
-		if s.Integrity == "valid" {
-			fmt.Fprintf(w, "  Signature is valid; level %s\n", s.Level)
-		} else {
+		if rv := s.Revocation; rv != nil {
+			switch rv.Status {
+			case "revoked":
+				fmt.Fprintf(w, "  The certificate was REVOKED on %s (%s embedded in the document)\n", rv.RevokedAt, rv.Source)
+			case "missing":
+				fmt.Fprintf(w, "  No revocation data for the certificate is embedded in the document\n")
+			default:
+				fmt.Fprintf(w, "  Revocation status at %s: %s (%s of %s embedded in the document)\n", rv.CheckedAt, rv.Status, rv.Source, rv.Updated)
+			}
+		}
+		switch {
+		case s.Integrity != "valid":
 			fmt.Fprintf(w, "  Signature is INVALID: %s\n", s.Reason)
+		case s.Method == "timestamp":
+			fmt.Fprintf(w, "  Document timestamp is valid: %s by %s\n", s.Timestamp.Time, s.Timestamp.TSA)
+		default:
+			fmt.Fprintf(w, "  Signature is valid; level %s\n", s.Level)
 		}
 		bad := 0
 		for _, c := range s.ChangesAfter {

@@ -41,6 +41,8 @@ type SignatureReport struct {
 	Timestamp           TimestampReport `json:"timestamp"`
 	Level               string          `json:"level"`
 	ChangesAfter        []Change        `json:"changesAfter"`
+	// Revocation is set when the document carries validation data (a DSS).
+	Revocation *RevocationReport `json:"revocation,omitempty"`
 }
 
 // Subject is the signer as the certificate names them.

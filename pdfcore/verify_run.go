@@ -25,15 +25,23 @@ func Verify(pdf []byte, opts VerifyOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &verifier{doc: doc, f: doc.f, data: pdf, opts: opts, revs: doc.f.Revisions(), cache: map[[2]int64]types.Object{}}
+	v := newVerifier(doc, pdf, opts)
 	rep := &Report{Revisions: len(v.revs), Signatures: []SignatureReport{}}
 	sigs := v.collect()
 	v.hashAll(sigs)
 	for _, s := range sigs {
 		rep.Signatures = append(rep.Signatures, v.report(s))
 	}
+	// Levels, trust and revocation need every signature judged first: a document
+	// time-stamp in a later revision can carry an earlier signature to B-T or B-LTA.
+	v.longTerm(sigs, rep.Signatures)
 	v.summarise(rep)
 	return rep, nil
+}
+
+func newVerifier(doc *Document, pdf []byte, opts VerifyOptions) *verifier {
+	return &verifier{doc: doc, f: doc.f, data: pdf, opts: opts, revs: doc.f.Revisions(),
+		cache: map[[2]int64]types.Object{}, dss: map[int]*dssData{}, items: map[[3]int64]*dssItem{}, proofs: map[proofKey]*proof{}}
 }
 
 type verifier struct {
@@ -43,6 +51,13 @@ type verifier struct {
 	opts  VerifyOptions
 	revs  []pdfread.Revision
 	cache map[[2]int64]types.Object
+	dss   map[int]*dssData // the DSS as of each revision, read on demand
+	// items are the parsed DSS streams by version, proofs what each says of a certificate
+	items  map[[3]int64]*dssItem
+	proofs map[proofKey]*proof
+	// revChanges memoises revisionChanges: every signature before revision k sees the
+	// same changes in it.
+	revChanges map[int][]Change
 }
 
 // sigInfo is a signature as found in the file, before judgement.
@@ -54,9 +69,11 @@ type sigInfo struct {
 	contents []byte
 	cms      *cms.Signature
 	cmsErr   error
-	digest   []byte // hash of the byte ranges with the CMS's algorithm
-	docTS    bool   // a document timestamp (/Type /DocTimeStamp)
-	mdp      int    // DocMDP P of a certification signature
+	ts       *cms.Timestamp // the token of a document time-stamp
+	hashAlg  crypto.Hash    // the CMS's digest algorithm, or the token's imprint hash
+	digest   []byte         // hash of the byte ranges with hashAlg
+	docTS    bool           // a document timestamp (/Type /DocTimeStamp)
+	mdp      int            // DocMDP P of a certification signature
 }
 
 func (s *sigInfo) end() int64 {
@@ -107,8 +124,16 @@ func (v *verifier) collect() []*sigInfo {
 		}
 		s.contents = stringBytes(s.dict["Contents"])
 		s.mdp = docMDPOf(v.f, s.dict)
-		if !s.docTS {
+		if s.docTS {
+			if len(s.contents) > 0 {
+				s.ts = cms.ParseTimestampToken(trimZeros(s.contents))
+				s.hashAlg = s.ts.Hash
+			}
+		} else {
 			s.cms, s.cmsErr = cms.Parse(trimZeros(s.contents))
+			if s.cms != nil {
+				s.hashAlg = s.cms.DigestAlgorithm
+			}
 		}
 		out = append(out, s)
 	}
@@ -176,11 +201,8 @@ func (v *verifier) hashAll(sigs []*sigInfo) {
 	order := append([]*sigInfo(nil), sigs...)
 	sort.SliceStable(order, func(i, j int) bool { return gapStart(order[i]) < gapStart(order[j]) })
 	for _, s := range order {
-		if s.cms == nil || !validRange(s.br, size) {
-			continue
-		}
-		h := s.cms.DigestAlgorithm
-		if !h.Available() {
+		h := s.hashAlg
+		if h == 0 || !validRange(s.br, size) || !h.Available() {
 			continue
 		}
 		if running[h] == nil {
@@ -212,7 +234,10 @@ func gapStart(s *sigInfo) int64 {
 // validRange accepts only the PAdES form [0 a b c]: one range from the start, one gap, one
 // range to the end of what is covered.
 func validRange(br []int64, size int64) bool {
-	return len(br) == 4 && br[0] == 0 && br[1] > 0 && br[2] > br[1] && br[3] >= 0 && br[2]+br[3] <= size
+	// br[3] <= size-br[2], not br[2]+br[3] <= size: the sum of two values near 2^63
+	// overflows to a negative number, which passed and made hashAll slice out of range
+	// (found by the malformed-input suite: /ByteRange [0 10 20 9223372036854775800]).
+	return len(br) == 4 && br[0] == 0 && br[1] > 0 && br[2] > br[1] && br[2] <= size && br[3] >= 0 && br[3] <= size-br[2]
 }
 
 // cloneHash copies a hash state by serialising it, which is what lets the running state be
@@ -240,6 +265,9 @@ func (v *verifier) report(s *sigInfo) SignatureReport {
 	} else if s.cms != nil {
 		r.Method = "x509"
 	}
+	if s.docTS {
+		r.Method = "timestamp"
+	}
 	if m := textOf(s.dict["M"]); m != "" {
 		if t, ok := parsePDFDate(m); ok {
 			r.SignedAt = formatTime(t)
@@ -252,13 +280,12 @@ func (v *verifier) report(s *sigInfo) SignatureReport {
 	switch {
 	case s.dict == nil:
 		r.Reason = "The signature field's value is not a signature dictionary."
-	case s.docTS:
-		r.Method = "timestamp"
-		r.Reason = "Document timestamps are not verified yet."
 	case !validRange(s.br, int64(len(v.data))):
 		r.Reason = "The /ByteRange is not of the form [0 a b c] inside the file."
 	case !r.CoversRevision:
 		r.Reason = "The /ByteRange does not cover its revision exactly: bytes outside the signed range could show other content."
+	case s.docTS:
+		v.checkDocTimestamp(&r, s)
 	case s.cmsErr != nil:
 		r.Reason = "The signature cannot be read: " + s.cmsErr.Error()
 	default:
@@ -273,9 +300,12 @@ func (v *verifier) report(s *sigInfo) SignatureReport {
 	if s.cms != nil {
 		v.describeSigner(&r, s)
 	}
+	if s.docTS {
+		r.Level = "" // PAdES levels are of signatures; a time-stamp raises theirs
+		v.describeTimestamp(&r, s)
+	}
 	if rev >= 0 {
 		r.ChangesAfter = v.changesAfter(rev, s)
-		r.Level = v.level(r, s)
 	}
 	return r
 }
@@ -359,18 +389,6 @@ func (v *verifier) describeSigner(r *SignatureReport, s *sigInfo) {
 		r.Timestamp.Time = formatTime(ts.Time)
 		r.Timestamp.TSA = ts.TSAName
 		r.Level = "B-T"
-	}
-	if c != nil && v.opts.Roots != nil {
-		at := time.Now()
-		if r.Timestamp.Valid {
-			at = s.cms.Timestamp.Time
-		}
-		inter := x509.NewCertPool()
-		for _, x := range s.cms.Certificates {
-			inter.AddCert(x)
-		}
-		_, err := c.Verify(x509.VerifyOptions{Roots: v.opts.Roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-		r.CertificateTrusted = err == nil
 	}
 }
 

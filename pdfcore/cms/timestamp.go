@@ -85,10 +85,22 @@ func AddTimestamp(cmsDER, tokenDER []byte) ([]byte, error) {
 	return out, nil
 }
 
-// parseTimestamp reads a token with github.com/digitorus/timestamp and compares its imprint
-// with the hash of sigValue. Errors go into Timestamp.Err: a broken time-stamp must not hide
-// whether the signature itself is valid.
-func parseTimestamp(token []byte, sigValue []byte) (ts *Timestamp) {
+// parseTimestamp reads a token and compares its imprint with the hash of sigValue. Errors
+// go into Timestamp.Err: a broken time-stamp must not hide whether the signature itself is
+// valid.
+func parseTimestamp(token []byte, sigValue []byte) *Timestamp {
+	ts := ParseTimestampToken(token)
+	if ts.Err == nil {
+		ts.ImprintValid = subtle.ConstantTimeCompare(hashBytes(ts.Hash, sigValue), ts.Imprint) == 1
+	}
+	return ts
+}
+
+// ParseTimestampToken reads a TimeStampToken (a DER ContentInfo) on its own, as a PDF
+// document time-stamp (SubFilter ETSI.RFC3161) carries it, and checks its signature with the
+// TSA certificate it must carry. What it time-stamps is unknown here, so ImprintValid stays
+// false until Covers says the imprint is the caller's digest. Errors go into Timestamp.Err.
+func ParseTimestampToken(token []byte) (ts *Timestamp) {
 	ts = &Timestamp{Token: bytes.Clone(token)}
 	// The parser is not ours; hostile tokens must not take a verifier down with a panic.
 	defer func() {
@@ -124,11 +136,16 @@ func parseTimestamp(token []byte, sigValue []byte) (ts *Timestamp) {
 	ts.Imprint = parsed.HashedMessage
 	if checkHash(ts.Hash) != nil {
 		ts.Err = newError(CodeTimestampInvalid, "the time-stamp uses the hash %v, which is not accepted", ts.Hash)
-		return ts
 	}
-	want := hashBytes(ts.Hash, sigValue)
-	ts.ImprintValid = subtle.ConstantTimeCompare(want, ts.Imprint) == 1
 	return ts
+}
+
+// Covers reports whether the token's message imprint is digest, made with h: for a document
+// time-stamp, the hash of the PDF byte ranges. It also sets ImprintValid.
+func (ts *Timestamp) Covers(digest []byte, h crypto.Hash) bool {
+	ts.ImprintValid = ts.Err == nil && ts.Hash == h && len(digest) == len(ts.Imprint) &&
+		subtle.ConstantTimeCompare(digest, ts.Imprint) == 1
+	return ts.ImprintValid
 }
 
 // String summarises a time-stamp for logs.

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -54,12 +55,19 @@ func (id *Identity) clone() *Identity {
 // concurrently.
 type PKI struct {
 	root, ca, seal, tsa *Identity
+
+	mu   sync.RWMutex
+	urls URLs // where revocation data is served; written into certificates issued later
 }
 
 // New creates a fresh PKI: "veilsign Dev Root CA" (ECDSA P-384) issues "veilsign Dev
 // Qualified CA" (ECDSA P-384, the test QTSP), which issues "veilsign Dev Seal" (ECDSA P-256)
 // and "veilsign Dev TSA" (ECDSA P-256). ECDSA keeps New fast enough to call in every test.
-func New() (*PKI, error) {
+func New() (*PKI, error) { return NewWithURLs(URLs{}) }
+
+// NewWithURLs is New with the revocation URLs set before anything is issued, so that the
+// qualified CA, the seal and the TSA certificates carry them too (see URLs).
+func NewWithURLs(u URLs) (*PKI, error) {
 	now := time.Now()
 	rootKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	if err != nil {
@@ -89,11 +97,13 @@ func New() (*PKI, error) {
 		BasicConstraintsValid: true,
 		MaxPathLenZero:        true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		OCSPServer:            u.ocsp(),
+		CRLDistributionPoints: u.crl(u.RootCRL),
 	}, root, caKey)
 	if err != nil {
 		return nil, err
 	}
-	p := &PKI{root: root, ca: ca}
+	p := &PKI{root: root, ca: ca, urls: u}
 	if p.seal, err = p.issueService("veilsign Dev Seal", x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment, nil); err != nil {
 		return nil, err
 	}
@@ -115,6 +125,7 @@ func (p *PKI) issueService(cn string, usage x509.KeyUsage, extra []pkix.Extensio
 		return nil, err
 	}
 	now := time.Now()
+	u := p.URLs()
 	return issue(&x509.Certificate{
 		Subject:               devName(cn),
 		NotBefore:             now.Add(-backdate),
@@ -122,6 +133,8 @@ func (p *PKI) issueService(cn string, usage x509.KeyUsage, extra []pkix.Extensio
 		BasicConstraintsValid: true,
 		KeyUsage:              usage,
 		ExtraExtensions:       extra,
+		OCSPServer:            u.ocsp(),
+		CRLDistributionPoints: u.crl(u.CRL),
 	}, p.ca, key)
 }
 

@@ -88,7 +88,10 @@ func (p *PKI) IssueQualifiedWithKey(person Person, key crypto.Signer) (*Identity
 		return nil, err
 	}
 	now := time.Now()
+	u := p.URLs()
 	return issue(&x509.Certificate{
+		OCSPServer:            u.ocsp(),
+		CRLDistributionPoints: u.crl(u.CRL),
 		RawSubject:            subject,
 		NotBefore:             now.Add(-backdate),
 		NotAfter:              now.Add(leafValidity),

@@ -49,15 +49,27 @@ func Open(data []byte) (*File, error) {
 		return nil, err
 	}
 	f.Trailer = f.Sections[0].Trailer
+	// The merged index holds the objects in use: oldest section first, each newer one
+	// overriding, a free entry removing. Free entries are not stored, since a missing
+	// object is already the null object: a table of a million free entries otherwise
+	// cost a second map of a million entries (the malformed-input suite measured 310 MB
+	// for an 18 MB file).
 	f.index = map[int]Entry{}
-	for _, s := range f.Sections { // newest first: the first definition wins
-		for num, e := range s.Entries {
-			if _, ok := f.index[num]; !ok {
+	for i := len(f.Sections) - 1; i >= 0; i-- {
+		for num, e := range f.Sections[i].Entries {
+			if e.Kind == Free {
+				delete(f.index, num)
+			} else {
 				f.index[num] = e
 			}
 		}
 	}
 	if sz := f.Trailer.Size(); sz != nil {
+		// A /Size beyond any real file would make the next update allocate object
+		// numbers that no reader (this one included) accepts.
+		if *sz > maxObjects {
+			return nil, damagedXref("the trailer /Size %d is beyond the %d objects a PDF may have", *sz, maxObjects)
+		}
 		f.size = *sz
 	}
 	for num := range f.index {
@@ -112,7 +124,7 @@ func (f *File) Entry(num int) (Entry, bool) {
 	return e, ok
 }
 
-// NumObjects is the number of entries in the merged index.
+// NumObjects is the number of objects in use in the merged index.
 func (f *File) NumObjects() int { return len(f.index) }
 
 // Object returns the object num, parsing it on first use. A free or missing object is the

@@ -2,13 +2,15 @@ package pdfread
 
 import (
 	"bytes"
+	"maps"
 	"sort"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
 
 // Revision is one save of the file: the cross-reference sections written together and the
-// offset of the "%%EOF" line that closes them.
+// offset of the "%%EOF" line that closes them. Defined may be shared with a Section:
+// callers must not change it.
 type Revision struct {
 	End int64
 	// Defined holds the entries this revision lists (new, redefined or freed objects).
@@ -28,18 +30,34 @@ func (f *File) Revisions() []Revision {
 	secs := append([]*Section(nil), f.Sections...)
 	sort.Slice(secs, func(i, j int) bool { return secs[i].Offset < secs[j].Offset })
 	revs := make([]Revision, len(ends))
+	shared := make([]bool, len(ends))
 	for i := range revs {
-		revs[i] = Revision{End: ends[i], Defined: map[int]Entry{}}
+		revs[i] = Revision{End: ends[i]}
 	}
 	for _, s := range secs {
 		i := sort.Search(len(ends), func(i int) bool { return ends[i] > s.Offset })
 		if i == len(ends) {
 			i = len(ends) - 1
 		}
-		for num, e := range s.Entries {
-			revs[i].Defined[num] = e
+		switch {
+		case revs[i].Defined == nil:
+			// Most revisions have one section: share its entries instead of copying
+			// them (a copy doubled the memory of large cross-reference tables).
+			revs[i].Defined, shared[i] = s.Entries, true
+		default:
+			if shared[i] {
+				revs[i].Defined, shared[i] = maps.Clone(revs[i].Defined), false
+			}
+			for num, e := range s.Entries {
+				revs[i].Defined[num] = e
+			}
 		}
 		revs[i].Trailer = s.Trailer
+	}
+	for i := range revs {
+		if revs[i].Defined == nil {
+			revs[i].Defined = map[int]Entry{}
+		}
 	}
 	return revs
 }

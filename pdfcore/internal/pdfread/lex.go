@@ -66,8 +66,28 @@ func hasKeyword(data []byte, off int64, kw string) bool {
 	return isSpace(c) || c == '<' || c == '[' || c == '/' || c == '(' || c == '%'
 }
 
-// objectHeader parses "num gen obj" at off and returns the offset after "obj".
+// tokenStart reports whether a token can begin at off: at the start of the data or after
+// white space or a delimiter. An offset one byte into "12 0 obj" would otherwise read as
+// "2 0 obj", and a cross-reference that is off by one would be taken for a good one.
+func tokenStart(data []byte, off int64) bool {
+	if off <= 0 || off > int64(len(data)) {
+		return off == 0
+	}
+	switch c := data[off-1]; c {
+	case '(', ')', '<', '>', '[', ']', '{', '}':
+		return true
+	default:
+		return isSpace(c)
+	}
+}
+
+// objectHeader parses "num gen obj" at off and returns the offset after "obj". The number
+// must start a token, and off must lie inside data (an entry of an older revision is not
+// checked by Open and may hold any offset).
 func objectHeader(data []byte, off int64) (num, gen int64, next int64, ok bool) {
+	if off < 0 || off >= int64(len(data)) || !tokenStart(data, skipSpace(data, off)) {
+		return 0, 0, off, false
+	}
 	num, off, ok = readUint(data, off)
 	if !ok {
 		return
@@ -92,4 +112,107 @@ func skipEOL(data []byte, off int64) int64 {
 		off++
 	}
 	return off
+}
+
+func isDelimiter(c byte) bool {
+	switch c {
+	case '(', ')', '<', '>', '[', ']', '{', '}', '/', '%':
+		return true
+	}
+	return false
+}
+
+// scanExtent measures the array or dictionary that starts at off without building it: it
+// returns the offset just after its closing bracket and the number of its tokens (strings,
+// names, numbers, keywords and brackets; nested objects included). It stops counting past
+// limit (then tokens > limit). ok is false when data[off] does not open an array or
+// dictionary or it does not close within data. Strings are skipped with their nesting and
+// escapes, hex strings to their '>', comments to the end of their line.
+func scanExtent(data []byte, off int64, limit int) (end int64, tokens int, ok bool) {
+	n := int64(len(data))
+	depth := 0
+	i := off
+	for i < n {
+		c := data[i]
+		if isSpace(c) {
+			i++
+			continue
+		}
+		if c == '%' {
+			for i < n && data[i] != '\n' && data[i] != '\r' {
+				i++
+			}
+			continue
+		}
+		if i == off && c != '[' && c != '<' {
+			return 0, 0, false
+		}
+		tokens++
+		if tokens > limit {
+			return 0, tokens, false
+		}
+		switch c {
+		case '[':
+			depth++
+			i++
+		case ']':
+			depth--
+			i++
+		case '<':
+			if i+1 < n && data[i+1] == '<' {
+				depth++
+				i += 2
+				break
+			}
+			if i == off {
+				return 0, tokens, false // a hex string, not a dictionary
+			}
+			j := bytes.IndexByte(data[i:], '>')
+			if j < 0 {
+				return 0, tokens, false
+			}
+			i += int64(j) + 1
+		case '>':
+			if i+1 < n && data[i+1] == '>' {
+				depth--
+				i += 2
+			} else {
+				i++
+			}
+		case '(':
+			level := 0
+			for i < n {
+				ch := data[i]
+				i++
+				if ch == '\\' {
+					i++
+					continue
+				}
+				if ch == '(' {
+					level++
+				} else if ch == ')' {
+					if level--; level == 0 {
+						break
+					}
+				}
+			}
+			if level != 0 {
+				return 0, tokens, false
+			}
+		case ')', '{', '}':
+			i++
+		default: // a name, number or keyword: up to the next white space or delimiter
+			i++
+			for i < n && !isSpace(data[i]) && !isDelimiter(data[i]) {
+				i++
+			}
+		}
+		if depth == 0 {
+			return i, tokens, true
+		}
+		if depth < 0 {
+			return 0, tokens, false
+		}
+	}
+	return 0, tokens, false
 }

@@ -144,6 +144,67 @@ func (f *File) Page(n int) (*Page, error) {
 	return nil, fmt.Errorf("%w: the page tree is deeper than 64 levels", ErrDamagedObject)
 }
 
+// PageNumbers walks the page tree once and maps each page object to its 1-based page
+// number, for up to limit pages. Mapping with Page(1), Page(2), … instead costs time
+// quadratic in the number of kids of a flat tree: 20,000 pages took over 2 s and a
+// 100,000-kid tree did not finish (found by the malformed-input suite). Every node is
+// entered once, so a tree that revisits a node (a loop, or a node shared by two parents)
+// stops the walk; the pages found up to there are returned with the error.
+func (f *File) PageNumbers(limit int) (map[int]int, error) {
+	out := map[int]int{}
+	root, rootNum, err := f.PagesRoot()
+	if err != nil {
+		return out, err
+	}
+	n := 0
+	entered := map[int]bool{}
+	var walk func(node types.Dict, num, depth int) error
+	walk = func(node types.Dict, num, depth int) error {
+		if depth >= 64 {
+			return fmt.Errorf("%w: the page tree is deeper than 64 levels", ErrDamagedObject)
+		}
+		if entered[num] {
+			return fmt.Errorf("%w: the page tree enters node %d twice", ErrDamagedObject, num)
+		}
+		entered[num] = true
+		kids, err := f.Resolve(node["Kids"])
+		if err != nil {
+			return err
+		}
+		arr, ok := kids.(types.Array)
+		if !ok {
+			return fmt.Errorf("%w: page tree node %d has no /Kids", ErrDamagedObject, num)
+		}
+		for _, k := range arr {
+			if n >= limit {
+				return nil
+			}
+			ref, ok := k.(types.IndirectRef)
+			if !ok {
+				continue
+			}
+			kn := ref.ObjectNumber.Value()
+			kd, err := f.Dict(ref)
+			if err != nil {
+				return err
+			}
+			if kd == nil {
+				continue
+			}
+			if t := kd.Type(); t != nil && *t == "Pages" {
+				if err := walk(kd, kn, depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			n++
+			out[kn] = n // a page listed twice keeps its last number, as Page(n) finds it
+		}
+		return nil
+	}
+	return out, walk(root, rootNum, 0)
+}
+
 type inherited struct {
 	media, crop, resources, rotate types.Object
 }

@@ -12,18 +12,47 @@ const (
 	// maxObjectText bounds the text of one object outside streams; dictionaries of real
 	// files are far smaller, and a hostile file must not make us copy the whole input.
 	maxObjectText = 16 << 20
-	// maxDecoded bounds a decoded xref or object stream.
-	maxDecoded = 256 << 20
+	// maxDecoded bounds a decoded xref or object stream (and each intermediate stage of a
+	// filter chain). pdfcpu's filters grow a buffer until the limit, which costs about three
+	// times the limit in heap before they give up: at 256 MB a 4 KB decompression bomb made
+	// the reader hold 900 MB. Object streams of real files are kilobytes; 32 MB of xref
+	// rows describe over four million objects.
+	maxDecoded = 32 << 20
+	// maxObjects bounds object numbers and /Size: ISO 32000-1 (C.2) lets a conforming
+	// file have 8,388,607 objects; the reader allows twice that.
+	maxObjects = 1 << 24
+	// maxObjStmObjects bounds the objects of one object stream (producers write about 100).
+	maxObjStmObjects = 1 << 20
 	// maxParseDepth bounds nesting inside one object.
 	maxParseDepth = 100
 )
 
-// parseValue parses one PDF object from data starting at off with pdfcpu's parser. The text
-// window grows from a few KB until the object is complete, so big files cost nothing extra.
-// It returns the object and the offset just after it.
+// maxObjectTokens bounds the tokens of one array or dictionary. pdfcpu's parser builds
+// every element: a 15 MB array of 7 million numbers took over 2 s and 300 MB of heap
+// (malformed-input suite). A million tokens is a flat /Kids array of 300,000 pages.
+const maxObjectTokens = 1 << 20
+
+// parseValue parses one PDF object from data starting at off with pdfcpu's parser. An
+// array or dictionary is first measured by scanExtent (its end and its number of tokens),
+// so that it is parsed once, from a window that holds all of it, or refused when it has
+// too many tokens or does not close. Other objects are parsed from a window that grows from
+// a few KB until the object is complete. It returns the object and the offset just after it.
 func parseValue(data []byte, off int64, num int) (types.Object, int64, error) {
 	off = skipSpace(data, off)
 	window := int64(4 << 10)
+	measured := false
+	if off < int64(len(data)) && (data[off] == '[' || data[off] == '<' && off+1 < int64(len(data)) && data[off+1] == '<') {
+		end, tokens, ok := scanExtent(data[:min(int64(len(data)), off+maxObjectText)], off, maxObjectTokens)
+		switch {
+		case tokens > maxObjectTokens:
+			return nil, 0, fmt.Errorf("%w: object %d has more than %d tokens", ErrLimit, num, maxObjectTokens)
+		case !ok:
+			// Growing the window for an object that never closes cost a 16 MB copy and
+			// parse per object, for every such object a verification reads.
+			return nil, 0, damagedObject(num, "the array or dictionary does not close within %d bytes", maxObjectText)
+		}
+		measured, window = true, max(window, end-off+64)
+	}
 	for {
 		end := min(off+window, int64(len(data)))
 		atEnd := end == int64(len(data))
@@ -36,6 +65,9 @@ func parseValue(data []byte, off int64, num int) (types.Object, int64, error) {
 		complete := err == nil && (atEnd || len(trimLeft(rest)) >= 9)
 		if complete {
 			return o, off + consumed, nil
+		}
+		if err != nil && measured {
+			return nil, 0, damagedObject(num, "%v", err) // the window held the whole object
 		}
 		if atEnd || window >= maxObjectText {
 			if err == nil {
@@ -106,10 +138,12 @@ func (f *File) streamAfterDict(num int, d types.Dict, at int64) (types.Object, e
 	if err != nil {
 		return nil, err
 	}
-	end := start + length
-	if length < 0 || end > int64(len(f.data)) {
+	// Compare before adding: start + a /Length near 2^63 overflows to a negative end
+	// (found by the malformed-input suite: /Length 9223372036854775807 panicked).
+	if length < 0 || length > int64(len(f.data))-start {
 		return nil, damagedObject(num, "stream /Length %d runs past the end of the file", length)
 	}
+	end := start + length
 	// The stream must end where /Length says: we do not hunt for "endstream", which would
 	// be repairing the file.
 	if !hasKeyword(f.data, skipSpace2(f.data, end), "endstream") {
@@ -201,6 +235,26 @@ func (f *File) decode(sd *types.StreamDict, num int) (b []byte, err error) {
 	return c.Content, nil
 }
 
+// decodePrefix returns the first n decoded bytes of a stream, or fewer when it decodes to
+// less: the last filter stops once it has produced n bytes.
+func (f *File) decodePrefix(sd *types.StreamDict, num int, n int64) (b []byte, err error) {
+	if len(sd.FilterPipeline) == 0 {
+		return sd.Raw[:min(n, int64(len(sd.Raw)))], nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, damagedObject(num, "stream cannot be decoded: %v", r)
+		}
+	}()
+	c := *sd
+	c.Content = nil
+	b, err = c.DecodeLengthWithLimit(n, maxDecoded)
+	if err != nil {
+		return nil, damagedObject(num, "stream cannot be decoded: %v", err)
+	}
+	return b, nil
+}
+
 // objStm is a decoded object stream.
 type objStm struct {
 	data    []byte
@@ -266,8 +320,14 @@ func (f *File) objStreamAt(snum int, e Entry) (*objStm, error) {
 		return nil, err
 	}
 	n, first := sd.N(), sd.First()
-	if n == nil || first == nil || *n < 0 || *first < 0 || *first > len(data) || *n > len(data)/2 {
+	// The header before /First holds 2·N integers, each at least one digit and a
+	// separator, so N ≤ (First+1)/4; without that bound a lying /N made the reader
+	// allocate its tables for the whole decoded size (found by the malformed-input suite).
+	if n == nil || first == nil || *n < 0 || *first < 0 || *first > len(data) || *n > (*first+1)/4 {
 		return nil, damagedObject(snum, "object stream has bad /N or /First")
+	}
+	if *n > maxObjStmObjects {
+		return nil, fmt.Errorf("%w: object stream %d holds %d objects, more than %d", ErrLimit, snum, *n, maxObjStmObjects)
 	}
 	os := &objStm{data: data, first: *first, nums: make([]int, *n), offsets: make([]int, *n)}
 	head := data[:*first]

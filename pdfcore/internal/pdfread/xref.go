@@ -103,6 +103,9 @@ func (f *File) readSections(start int64) error {
 
 func (f *File) readSection(off int64) (*Section, error) {
 	at := skipSpace(f.data, off)
+	if !tokenStart(f.data, at) {
+		return nil, damagedXref("offset %d points into the middle of a token, not at a cross-reference section", off)
+	}
 	var s *Section
 	var err error
 	switch {
@@ -139,7 +142,7 @@ func (f *File) readTable(secOff, off int64) (*Section, error) {
 			return nil, damagedXref("bad subsection count in the xref table at offset %d", next)
 		}
 		off = next2
-		if count > int64(len(data))/18 || first > 1<<24 {
+		if count > int64(len(data))/18 || first > maxObjects || count > maxObjects-first {
 			return nil, damagedXref("xref subsection %d+%d is larger than the file allows", first, count)
 		}
 		for i := int64(0); i < count; i++ {
@@ -201,10 +204,6 @@ func (f *File) readXRefStream(off int64) (*Section, error) {
 	if t := sd.Type(); t == nil || *t != "XRef" {
 		return nil, damagedXref("the object at %d is not an xref stream", off)
 	}
-	content, err := f.decode(sd, int(num))
-	if err != nil {
-		return nil, damagedXref("xref stream at %d cannot be decoded: %v", off, err)
-	}
 	s := &Section{Offset: off, Kind: Stream, Trailer: sd.Dict, Prev: -1, StreamObj: int(num), Entries: map[int]Entry{}}
 	if p := sd.Prev(); p != nil {
 		s.Prev = *p
@@ -223,16 +222,39 @@ func (f *File) readXRefStream(off int64) (*Section, error) {
 			return nil, damagedXref("xref stream at %d: bad /Index", off)
 		}
 	}
+	// Each width must be 0..8 on its own: a negative one would slice rows backwards
+	// (found by the malformed-input suite: /W [-1 4 2] panicked).
+	for _, x := range w {
+		if x < 0 || x > 8 {
+			return nil, damagedXref("xref stream at %d: bad /W widths %v", off, w)
+		}
+	}
 	rowLen := w[0] + w[1] + w[2]
-	if rowLen <= 0 || w[0] > 8 || w[1] > 8 || w[2] > 8 {
+	if rowLen <= 0 {
 		return nil, damagedXref("xref stream at %d: bad /W widths %v", off, w)
+	}
+	// /W and /Index say how many bytes the rows take; the stream is decoded only that far.
+	// Decoding it whole let a small compressed stream inflate to the decode limit (a
+	// decompression bomb cost about 900 MB of heap before the limit stopped it).
+	rows := 0
+	for i := 0; i < len(index); i += 2 {
+		first, count := index[i], index[i+1]
+		if first < 0 || count < 0 || first > maxObjects || count > maxObjects-first || rows > maxObjects-count {
+			return nil, damagedXref("xref stream at %d: /Index subsection %d+%d is beyond the %d objects a PDF may have", off, first, count, maxObjects)
+		}
+		rows += count
+	}
+	need := int64(rows) * int64(rowLen)
+	if need > maxDecoded {
+		return nil, fmt.Errorf("%w: xref stream at %d lists %d entries (%d bytes), more than %d bytes", ErrLimit, off, rows, need, maxDecoded)
+	}
+	content, err := f.decodePrefix(sd, int(num), need)
+	if err != nil {
+		return nil, damagedXref("xref stream at %d cannot be decoded: %v", off, err)
 	}
 	pos := 0
 	for i := 0; i < len(index); i += 2 {
 		first, count := index[i], index[i+1]
-		if first < 0 || count < 0 || count > len(content)/rowLen {
-			return nil, damagedXref("xref stream at %d: /Index subsection %d+%d does not fit the data", off, first, count)
-		}
 		for j := 0; j < count; j++ {
 			if pos+rowLen > len(content) {
 				return nil, damagedXref("xref stream at %d is shorter than its /Index says", off)
