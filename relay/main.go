@@ -20,6 +20,8 @@ func main() {
 		os.Exit(cli.Sign(os.Args[2:], os.Stdout, os.Stderr))
 	case "serve":
 		os.Exit(cli.Serve(os.Args[2:], os.Stdout, os.Stderr))
+	case "extend":
+		os.Exit(cli.Extend(os.Args[2:], os.Stdout, os.Stderr))
 	case "verify":
 		os.Exit(cli.Verify(os.Args[2:], os.Stdout, os.Stderr))
 	case "help", "-h", "--help":
@@ -38,6 +40,9 @@ commands:
   serve    run the relay: relay serve [--addr 127.0.0.1:8080] [--demo] …
   sign     sign a PDF: relay sign --dev --in in.pdf --out out.pdf --signer "Name" [--method itsme|eid|pen|tan]
            or through a relay: relay sign --relay ws://127.0.0.1:8080 --token T --in … --out … --signer …
+           [--level B-B|B-T|B-LT|B-LTA] (default B-T)
+  extend   add validation data (B-LT) and a document time-stamp (B-LTA) to a signed PDF:
+           relay extend --level B-LTA [--relay URL --token T | --dev] in.pdf --out out.pdf
   verify   check every signature and what changed after it: relay verify [--json] [--trust FILE.pem|dev] FILE.pdf
   help     this text
 

@@ -31,11 +31,14 @@ var goStructs = map[string]any{
 	"Identify": protocol.Identify{}, "Certificate": protocol.Certificate{}, "Sign": protocol.Sign{},
 	"Status": protocol.Status{}, "Signature": protocol.Signature{}, "OTP": protocol.OTP{},
 	"Ack": protocol.Ack{}, "Error": protocol.Error{},
+	"ValidationData": protocol.ValidationData{}, "ValidationDataResult": protocol.ValidationDataResult{},
+	"Timestamp": protocol.Timestamp{}, "TimestampToken": protocol.TimestampToken{},
 }
 
 // goInts are the protocol's integer constants (string constants are read from the source).
 var goInts = map[string]int{
 	"Version": protocol.Version, "MaxFrame": protocol.MaxFrame, "MaxServerFrame": protocol.MaxServerFrame,
+	"MaxChainFrame": protocol.MaxChainFrame, "MaxChain": protocol.MaxChain,
 }
 
 type tsField struct {

@@ -12,6 +12,12 @@ export const MaxFrame = 4 << 10;
 /** The largest frame the relay sends (a chain, or a CMS with its timestamp token). */
 export const MaxServerFrame = 256 << 10;
 
+/** The largest client frame carrying a certificate chain (validation-data). */
+export const MaxChainFrame = 32 << 10;
+
+/** The most certificates a validation-data request may name. */
+export const MaxChain = 10;
+
 /** Message types. */
 export const TypeHello = "hello";
 export const TypeWelcome = "welcome";
@@ -23,6 +29,10 @@ export const TypeSignature = "signature";
 export const TypeOTP = "otp";
 export const TypeAck = "ack";
 export const TypeError = "error";
+export const TypeValidationData = "validation-data";
+export const TypeValidationDataResult = "validation-data-result";
+export const TypeTimestamp = "timestamp";
+export const TypeTimestampToken = "timestamp-token";
 
 /** States of a status message. */
 export const StateAwaitingConsent = "awaiting-consent";
@@ -121,6 +131,38 @@ export interface Ack {
   digest: string;
 }
 
+/**
+ * ValidationData asks for the revocation data (OCSP, CRLs) of a chain, base64 DER leaf
+ * first, for the document's DSS (B-LT). Only chains to a root the relay trusts are served.
+ */
+export interface ValidationData {
+  type: "validation-data";
+  chain: string[];
+}
+
+/** ValidationDataResult answers validation-data: base64 DER OCSP responses, CRLs and certificates. */
+export interface ValidationDataResult {
+  type: "validation-data-result";
+  ocsp: string[];
+  crl: string[];
+  certs: string[];
+}
+
+/** Timestamp asks the relay's TSA for a token over digest (a document time-stamp, B-LTA). */
+export interface Timestamp {
+  type: "timestamp";
+  /** Standard base64. */
+  digest: string;
+  hashAlgorithm: string;
+}
+
+/** TimestampToken answers timestamp: the RFC 3161 TimeStampToken, base64 DER. */
+export interface TimestampToken {
+  type: "timestamp-token";
+  digest: string;
+  token: string;
+}
+
 /** Error reports a refusal or a failure; retryable says whether the same request may succeed later. */
 export interface Error {
   type: "error";
@@ -151,6 +193,8 @@ export const CodeOTPExpired = "otp-expired";
 export const CodeUnavailable = "unavailable";
 export const CodeInternal = "internal";
 export const CodeMethodNotOffered = "method-not-offered";
+export const CodeUntrustedChain = "untrusted-chain";
+export const CodeValidationUnavailable = "validation-unavailable";
 
 /** Hash algorithms by name, with their digest sizes. */
 export const HashSizes = { sha256: 32, sha384: 48, sha512: 64 } as const;
@@ -161,12 +205,12 @@ export type HashAlgorithm = keyof typeof HashSizes;
 export const Methods = ["itsme", "eid", "x509", "pen", "tan"] as const;
 
 /** What a client sends. */
-export type ClientMessage = Hello | Identify | Sign | OTP | Ack;
+export type ClientMessage = Hello | Identify | Sign | OTP | Ack | ValidationData | Timestamp;
 
 /** What the relay sends. */
-export type ServerMessage = Welcome | Certificate | Status | Signature | Error;
+export type ServerMessage = Welcome | Certificate | Status | Signature | Error | ValidationDataResult | TimestampToken;
 
-const serverTypes = new Set<string>([TypeWelcome, TypeCertificate, TypeStatus, TypeSignature, TypeError]);
+const serverTypes = new Set<string>([TypeWelcome, TypeCertificate, TypeStatus, TypeSignature, TypeError, TypeValidationDataResult, TypeTimestampToken]);
 
 /**
  * decodeServer reads one frame from the relay, as Go's DecodeServer does: bounded in size,

@@ -233,3 +233,52 @@ func backoff(i int) time.Duration {
 	d := 100 * time.Millisecond << min(i, 5)
 	return min(d, 2*time.Second)
 }
+
+// ValidationData asks the relay for the revocation data of chain (leaf first): DER OCSP
+// responses, CRLs and certificates for the document's DSS (PAdES B-LT). A chain that does
+// not lead to a root the relay trusts is refused with a *protocol.Error whose Code is
+// protocol.CodeUntrustedChain.
+func (c *Client) ValidationData(ctx context.Context, chain []*x509.Certificate) (ocsps, crls, certs [][]byte, err error) {
+	req := &protocol.ValidationData{}
+	for _, cert := range chain {
+		req.Chain = append(req.Chain, base64.StdEncoding.EncodeToString(cert.Raw))
+	}
+	err = c.exchange(ctx, req, func(msg any) (bool, error) {
+		m, ok := msg.(*protocol.ValidationDataResult)
+		if !ok {
+			return false, nil
+		}
+		var derr error
+		dec := func(in []string) [][]byte {
+			out := make([][]byte, 0, len(in))
+			for _, s := range in {
+				b, err := base64.StdEncoding.DecodeString(s)
+				if err != nil {
+					derr = fmt.Errorf("client: validation-data-result holds bad base64: %w", err)
+				}
+				out = append(out, b)
+			}
+			return out
+		}
+		ocsps, crls, certs = dec(m.OCSP), dec(m.CRL), dec(m.Certs)
+		return true, derr
+	}, true)
+	return ocsps, crls, certs, err
+}
+
+// Timestamp asks the relay's TSA for an RFC 3161 token over digest (a document
+// time-stamp's, PAdES B-LTA). The token is checked by pdfcore.Embed, not here.
+func (c *Client) Timestamp(ctx context.Context, digest []byte, hashAlg string) ([]byte, error) {
+	d64 := base64.StdEncoding.EncodeToString(digest)
+	var tok []byte
+	err := c.exchange(ctx, &protocol.Timestamp{Digest: d64, HashAlgorithm: hashAlg}, func(msg any) (bool, error) {
+		m, ok := msg.(*protocol.TimestampToken)
+		if !ok || m.Digest != d64 {
+			return false, nil
+		}
+		var err error
+		tok, err = base64.StdEncoding.DecodeString(m.Token)
+		return true, err
+	}, true)
+	return tok, err
+}

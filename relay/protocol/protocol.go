@@ -7,6 +7,7 @@ package protocol
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -25,6 +26,13 @@ const MaxFrame = 4 << 10
 // timestamp token.
 const MaxServerFrame = 256 << 10
 
+// MaxChainFrame bounds a client frame that carries a certificate chain (validation-data):
+// ten certificates of a few KB each in base64.
+const MaxChainFrame = 32 << 10
+
+// MaxChain is the most certificates a validation-data request may name.
+const MaxChain = 10
+
 // Message types.
 const (
 	TypeHello       = "hello"
@@ -37,6 +45,11 @@ const (
 	TypeOTP         = "otp"
 	TypeAck         = "ack"
 	TypeError       = "error"
+	// Long-term validation (PAdES B-LT, B-LTA): the relay fetches what the page cannot.
+	TypeValidationData       = "validation-data"
+	TypeValidationDataResult = "validation-data-result"
+	TypeTimestamp            = "timestamp"
+	TypeTimestampToken       = "timestamp-token"
 )
 
 // States of a status message.
@@ -129,6 +142,41 @@ type Ack struct {
 	Digest string `json:"digest"`
 }
 
+// ValidationData asks for the revocation data of a certificate chain (base64 DER, leaf
+// first; the root may be left out): OCSP responses and CRLs for every certificate but the
+// root, which the page adds to the document's DSS (B-LT). The relay answers only for
+// chains that lead to a root it trusts (else untrusted-chain). It reveals certificates,
+// never a document.
+type ValidationData struct {
+	Type  string   `json:"type"`
+	Chain []string `json:"chain"`
+}
+
+// ValidationDataResult answers validation-data: base64 DER OCSP responses (RFC 6960
+// OCSPResponse), CRLs, and the certificates to keep with them (the chain with its root,
+// and any delegated OCSP responder's certificate).
+type ValidationDataResult struct {
+	Type  string   `json:"type"`
+	OCSP  []string `json:"ocsp"`
+	CRL   []string `json:"crl"`
+	Certs []string `json:"certs"`
+}
+
+// Timestamp asks the relay's TSA for an RFC 3161 token over digest: for a document
+// time-stamp (B-LTA), the hash of the byte ranges of the prepared time-stamp field.
+type Timestamp struct {
+	Type          string `json:"type"`
+	Digest        string `json:"digest"` // standard base64
+	HashAlgorithm string `json:"hashAlgorithm"`
+}
+
+// TimestampToken answers timestamp: the TimeStampToken (base64 DER) for digest.
+type TimestampToken struct {
+	Type   string `json:"type"`
+	Digest string `json:"digest"`
+	Token  string `json:"token"`
+}
+
 // Error reports a refusal or a failure. Retryable says whether the same request may
 // succeed later (a TSA or signer outage), as opposed to a request that is wrong.
 type Error struct {
@@ -161,6 +209,11 @@ const (
 	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
 	CodeMethodNotOffered = "method-not-offered"
+	// CodeUntrustedChain: validation-data for a chain that does not lead to a root the
+	// relay trusts (it is not an open proxy).
+	CodeUntrustedChain = "untrusted-chain"
+	// CodeValidationUnavailable: no OCSP responder or CRL distribution point answered.
+	CodeValidationUnavailable = "validation-unavailable"
 )
 
 // Hash algorithms by name, with their digest sizes.
@@ -173,8 +226,8 @@ var Methods = []string{"itsme", "eid", "x509", "pen", "tan"}
 // are refused, so a client built against another version fails loudly instead of being
 // half understood. The returned value is a pointer to one of the message structs.
 func Decode(frame []byte) (any, *Error) {
-	if len(frame) > MaxFrame {
-		return nil, Errorf(CodeFrameTooLarge, false, "Frames are limited to %d bytes.", MaxFrame)
+	if len(frame) > MaxChainFrame {
+		return nil, Errorf(CodeFrameTooLarge, false, "Frames are limited to %d bytes (%d for validation-data).", MaxFrame, MaxChainFrame)
 	}
 	if !utf8.Valid(frame) {
 		return nil, Errorf(CodeMalformed, false, "The frame is not UTF-8 text.")
@@ -183,7 +236,13 @@ func Decode(frame []byte) (any, *Error) {
 		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(frame, &head); err != nil {
+		if len(frame) > MaxFrame {
+			return nil, Errorf(CodeFrameTooLarge, false, "Frames are limited to %d bytes (%d for validation-data).", MaxFrame, MaxChainFrame)
+		}
 		return nil, Errorf(CodeMalformed, false, "The frame is not a JSON object: %v.", err)
+	}
+	if len(frame) > MaxFrame && head.Type != TypeValidationData {
+		return nil, Errorf(CodeFrameTooLarge, false, "Frames are limited to %d bytes (%d for validation-data).", MaxFrame, MaxChainFrame)
 	}
 	var msg any
 	switch head.Type {
@@ -197,6 +256,10 @@ func Decode(frame []byte) (any, *Error) {
 		msg = &OTP{}
 	case TypeAck:
 		msg = &Ack{}
+	case TypeValidationData:
+		msg = &ValidationData{}
+	case TypeTimestamp:
+		msg = &Timestamp{}
 	case "":
 		return nil, Errorf(CodeMalformed, false, "The frame has no \"type\".")
 	default:
@@ -262,6 +325,28 @@ func validate(msg any) *Error {
 		if _, err := base64.StdEncoding.DecodeString(m.Digest); err != nil || m.Digest == "" {
 			return Errorf(CodeBadRequest, false, "ack names the digest of the signature received.")
 		}
+	case *ValidationData:
+		if len(m.Chain) == 0 || len(m.Chain) > MaxChain {
+			return Errorf(CodeBadRequest, false, "validation-data needs a chain of 1 to %d certificates.", MaxChain)
+		}
+		for i, c := range m.Chain {
+			der, err := base64.StdEncoding.DecodeString(c)
+			if err != nil {
+				return Errorf(CodeBadRequest, false, "Certificate %d of the chain is not standard base64.", i+1)
+			}
+			if _, err := x509.ParseCertificate(der); err != nil {
+				return Errorf(CodeBadRequest, false, "Certificate %d of the chain is not a DER certificate.", i+1)
+			}
+		}
+	case *Timestamp:
+		size, ok := HashSizes[m.HashAlgorithm]
+		if !ok {
+			return Errorf(CodeBadDigest, false, "hashAlgorithm must be sha256, sha384 or sha512.")
+		}
+		d, err := base64.StdEncoding.DecodeString(m.Digest)
+		if err != nil || len(d) != size {
+			return Errorf(CodeBadDigest, false, "The digest must be %d bytes of standard base64 for %s.", size, m.HashAlgorithm)
+		}
 	}
 	return nil
 }
@@ -322,6 +407,14 @@ func Encode(msg any) ([]byte, error) {
 		m.Type = TypeOTP
 	case *Ack:
 		m.Type = TypeAck
+	case *ValidationData:
+		m.Type = TypeValidationData
+	case *ValidationDataResult:
+		m.Type = TypeValidationDataResult
+	case *Timestamp:
+		m.Type = TypeTimestamp
+	case *TimestampToken:
+		m.Type = TypeTimestampToken
 	case *Error:
 		m.Type = TypeError
 	default:
@@ -353,6 +446,10 @@ func DecodeServer(frame []byte) (any, error) {
 		msg = &Signature{}
 	case TypeError:
 		msg = &Error{}
+	case TypeValidationDataResult:
+		msg = &ValidationDataResult{}
+	case TypeTimestampToken:
+		msg = &TimestampToken{}
 	default:
 		return nil, fmt.Errorf("protocol: unknown relay message %q", truncate(head.Type, 40))
 	}

@@ -2,8 +2,12 @@ package protocol
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/veilsign/veilsign/pdfcore/devpki"
 )
 
 func TestDecodeAccepts(t *testing.T) {
@@ -76,4 +80,73 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("untyped error %+v", err)
 		}
 	})
+}
+
+func TestLongTermMessages(t *testing.T) {
+	pki, err := devpki.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain []string
+	for _, c := range pki.Seal().Chain {
+		chain = append(chain, base64.StdEncoding.EncodeToString(c.Raw))
+	}
+	chainJSON, _ := json.Marshal(chain)
+	d48 := base64.StdEncoding.EncodeToString(make([]byte, 48))
+	ok := map[string]string{
+		`{"type":"validation-data","chain":` + string(chainJSON) + `}`:         TypeValidationData,
+		`{"type":"timestamp","digest":"` + d48 + `","hashAlgorithm":"sha384"}`: TypeTimestamp,
+	}
+	for f, want := range ok {
+		m, err := Decode([]byte(f))
+		if err != nil {
+			t.Fatalf("%.60s: %v", f, err)
+		}
+		b, _ := Encode(m)
+		if !strings.Contains(string(b), `"type":"`+want+`"`) {
+			t.Errorf("%s round-trips as %s", want, b)
+		}
+	}
+	// A chain frame may exceed MaxFrame, up to MaxChainFrame; other frames may not.
+	long := make([]string, MaxChain)
+	for i := range long {
+		long[i] = chain[0]
+	}
+	longJSON, _ := json.Marshal(long)
+	if f := `{"type":"validation-data","chain":` + string(longJSON) + `}`; len(f) <= MaxFrame {
+		t.Fatalf("test chain frame of %d bytes is not over MaxFrame", len(f))
+	} else if _, err := Decode([]byte(f)); err != nil {
+		t.Fatalf("a chain of %d certificates (%d bytes): %v", MaxChain, len(f), err)
+	}
+	huge, _ := json.Marshal(append(long, long...))
+	pad := strings.Repeat("A", MaxFrame)
+	bad := map[string]string{
+		`{"type":"validation-data","chain":` + string(huge) + `}`:                           CodeBadRequest,
+		`{"type":"validation-data","chain":["` + strings.Repeat("A", MaxChainFrame) + `"]}`: CodeFrameTooLarge,
+		`{"type":"hello","token":"` + pad + `"}`:                                            CodeFrameTooLarge,
+		`{"type":"validation-data","chain":[]}`:                                             CodeBadRequest,
+		`{"type":"validation-data","chain":["AAAA"]}`:                                       CodeBadRequest,
+		`{"type":"validation-data","chain":["***"]}`:                                        CodeBadRequest,
+		`{"type":"validation-data","chain":` + string(chainJSON) + `,"url":"http://x"}`:     CodeUnknownField,
+		`{"type":"timestamp","digest":"` + d48 + `","hashAlgorithm":"sha256"}`:              CodeBadDigest,
+		`{"type":"timestamp","digest":"` + d48 + `","hashAlgorithm":"md5"}`:                 CodeBadDigest,
+		`{"type":"timestamp","digest":"` + d48 + `","hashAlgorithm":"sha384","x":1}`:        CodeUnknownField,
+		`{"type":"validation-data-result","ocsp":[]}`:                                       CodeUnknownType,
+	}
+	for f, want := range bad {
+		_, err := Decode([]byte(f))
+		if err == nil || err.Code != want {
+			t.Errorf("%.70s: got %v, want %s", f, err, want)
+		}
+	}
+	for _, m := range []any{&ValidationDataResult{OCSP: []string{"AA=="}}, &TimestampToken{Digest: d48, Token: "AA=="}} {
+		b, err := Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := DecodeServer(b)
+		if err != nil || reflect.TypeOf(back) != reflect.TypeOf(m) {
+			t.Fatalf("%s: %T %v", b, back, err)
+		}
+	}
 }

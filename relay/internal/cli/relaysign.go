@@ -15,6 +15,7 @@ import (
 
 	"github.com/veilsign/veilsign/pdfcore"
 	"github.com/veilsign/veilsign/relay/client"
+	"github.com/veilsign/veilsign/relay/internal/ltv"
 	"github.com/veilsign/veilsign/relay/protocol"
 )
 
@@ -77,7 +78,11 @@ func signViaRelay(ctx context.Context, f signFlags, doc *pdfcore.Document, data 
 		return nil, nil, "", err
 	}
 	hashName := map[string]string{"SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}[p.Hash.String()]
-	cms, level, err := c.Sign(ctx, p.Digest, hashName, docLabel(f.in), "")
+	relayLevel := "B-T"
+	if f.level == "B-B" {
+		relayLevel = "B-B"
+	}
+	cms, level, err := c.Sign(ctx, p.Digest, hashName, docLabel(f.in), relayLevel)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -85,7 +90,39 @@ func signViaRelay(ctx context.Context, f signFlags, doc *pdfcore.Document, data 
 	if err != nil {
 		return nil, nil, "", err
 	}
+	if f.level == "B-LT" || f.level == "B-LTA" {
+		// The DSS and the document time-stamp, with data the relay fetches (it sees the
+		// certificates and a digest, never the document).
+		more, err := ltv.Extend(ctx, append(append([]byte(nil), data...), update...), f.level, ltv.Relay{C: c}, ltv.Options{Hash: opts.Hash, Warn: warnTo(stderr)})
+		if err != nil {
+			return nil, nil, "", err
+		}
+		update, level = append(update, more...), f.level
+	}
 	return update, p, level, nil
+}
+
+// dialRelay opens a session with the relay at raw (ws:// or http://…), taking a demo token
+// when demoFlow is set and tok is empty.
+func dialRelay(ctx context.Context, raw, tok, signer string, demoFlow bool) (*client.Client, error) {
+	base, wsURL, err := relayURLs(raw)
+	if err != nil {
+		return nil, err
+	}
+	if tok == "" && demoFlow {
+		demo := &demoPhone{base: base, http: &http.Client{Timeout: 30 * time.Second}}
+		if tok, err = demo.token(ctx, signer); err != nil {
+			return nil, err
+		}
+	}
+	if tok == "" {
+		return nil, usage("--token is required (or --demo against relay serve --demo)")
+	}
+	c := &client.Client{URL: wsURL, Token: tok}
+	if err := c.Dial(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func relayURLs(raw string) (base, ws string, err error) {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/veilsign/veilsign/relay/internal/csc"
+	"github.com/veilsign/veilsign/relay/internal/demo"
 	"github.com/veilsign/veilsign/relay/internal/devstore"
 	"github.com/veilsign/veilsign/relay/internal/itsmesim"
 	"github.com/veilsign/veilsign/relay/internal/pkcs11signer"
@@ -29,6 +30,7 @@ import (
 	"github.com/veilsign/veilsign/relay/internal/store/sqlite"
 	"github.com/veilsign/veilsign/relay/internal/token"
 	"github.com/veilsign/veilsign/relay/internal/tsa"
+	"github.com/veilsign/veilsign/relay/internal/validation"
 )
 
 // serveFlags are the relay's settings; every flag also reads a VEILSIGN_* variable.
@@ -36,6 +38,7 @@ type serveFlags struct {
 	addr, store, tsaURLs, origins, audience, hmac, ed25519, prices string
 	cscBase, cscClientID, cscSecret, publicURL                     string
 	pkcs11Module, pkcs11PIN, pkcs11Label, pkcs11Method             string
+	validationRoots                                                string
 	demo                                                           bool
 }
 
@@ -67,6 +70,7 @@ func Serve(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.pkcs11PIN, "pkcs11-pin", env("VEILSIGN_PKCS11_PIN", ""), "PKCS#11 PIN (VEILSIGN_PKCS11_PIN; empty for a pinpad)")
 	fs.StringVar(&f.pkcs11Label, "pkcs11-label", env("VEILSIGN_PKCS11_LABEL", ""), "certificate label on the token (VEILSIGN_PKCS11_LABEL)")
 	fs.StringVar(&f.pkcs11Method, "pkcs11-method", env("VEILSIGN_PKCS11_METHOD", "eid"), "eid or x509 (VEILSIGN_PKCS11_METHOD)")
+	fs.StringVar(&f.validationRoots, "validation-roots", env("VEILSIGN_VALIDATION_ROOTS", ""), "PEM files of the roots whose chains the relay fetches OCSP/CRL data for (validation-data, B-LT), comma-separated (VEILSIGN_VALIDATION_ROOTS)")
 	fs.BoolVar(&f.demo, "demo", false, "development mode: itsme simulator, dev TSA, dev seal, SMS outbox and demo tokens on this server")
 	if err := fs.Parse(args); err != nil {
 		return ExitBadInput
@@ -107,10 +111,21 @@ func runServe(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Log
 		}
 		cfg.Tokens.Ed25519 = append(cfg.Tokens.Ed25519, ed25519.PublicKey(pub))
 	}
+	var vcfg validation.Config
+	for _, path := range splitList(f.validationRoots) {
+		certs, err := readPEMCerts(path)
+		if err != nil {
+			return usage("--validation-roots: %v", err)
+		}
+		vcfg.Roots = append(vcfg.Roots, certs...)
+	}
 	if f.demo {
-		if err := wireDemo(&cfg, mux, &f, base); err != nil {
+		if err := wireDemo(&cfg, mux, &f, base, &vcfg); err != nil {
 			return err
 		}
+	}
+	if len(vcfg.Roots) > 0 {
+		cfg.Validation = validation.New(vcfg)
 	}
 	if f.cscBase != "" {
 		b, err := csc.NewBackend(csc.Config{BaseURL: f.cscBase, ClientID: f.cscClientID, ClientSecret: f.cscSecret,
@@ -151,6 +166,7 @@ func runServe(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Log
 	fmt.Fprintf(stdout, "veilsign relay listening on %s (websocket %s/v1/sign)\n", base, strings.Replace(base, "http", "ws", 1))
 	if f.demo {
 		fmt.Fprintf(stdout, "demo: itsme simulator phone at %s/itsme/app, SMS outbox at %s/dev/outbox, demo tokens at %s/demo/token\n", base, base, base)
+		fmt.Fprintf(stdout, "demo: OCSP at %s%s, CRLs at %s%s and %s%s\n", base, validation.DevOCSPPath, base, validation.DevCRLPath, base, validation.DevRootCRLPath)
 	}
 	<-ctx.Done()
 	log.Info("shutting down: letting running signatures finish")
@@ -194,12 +210,22 @@ func parsePrices(s string) map[string]float64 {
 
 // wireDemo adds, on the same server, everything the demo needs with nothing outside:
 // the itsme simulator (/itsme/), a dev TSA (/tsa), pen and TAN sealing with the dev seal,
-// an SMS outbox (/dev/outbox) and a demo token endpoint (/demo/token).
-func wireDemo(cfg *server.Config, mux *http.ServeMux, f *serveFlags, base string) error {
+// an SMS outbox (/dev/outbox), a demo token endpoint (/demo/token), and the dev PKI's
+// OCSP responder and CRLs (/dev/ocsp, /dev/crl/…; POST /dev/revoke from loopback marks a
+// certificate revoked).
+func wireDemo(cfg *server.Config, mux *http.ServeMux, f *serveFlags, base string, vcfg *validation.Config) error {
 	pki, err := devstore.Load()
 	if err != nil {
 		return err
 	}
+	// Revocation data for the dev PKI on this server: certificates issued from now on (the
+	// itsme simulator's) name these URLs; the persisted CA, seal and TSA certificates name
+	// none, so the fetcher asks the demo responder about them.
+	pki.SetURLs(validation.DevURLs(base))
+	revocation := validation.NewDevResponder(pki)
+	revocation.Register(mux)
+	vcfg.Roots = append(vcfg.Roots, pki.Root())
+	vcfg.DefaultOCSP = base + validation.DevOCSPPath
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	clientSecret := base64.RawURLEncoding.EncodeToString(secret[:16])
@@ -220,6 +246,7 @@ func wireDemo(cfg *server.Config, mux *http.ServeMux, f *serveFlags, base string
 	outbox := &seal.Outbox{}
 	cfg.Backends = append(cfg.Backends, seal.NewPen(sealID.Chain, sealID.Key), seal.NewTAN(sealID.Chain, sealID.Key, outbox, seal.Options{}))
 	mux.Handle("/dev/outbox", outbox.Handler())
+	demo.Mount(mux, pki.RootPEM()) // the demo portal at /
 	cfg.Tokens.HMAC = append(cfg.Tokens.HMAC, secret)
 	cfg.Origins = append(cfg.Origins, "localhost:*", "127.0.0.1:*")
 	mux.HandleFunc("/demo/token", func(w http.ResponseWriter, r *http.Request) {

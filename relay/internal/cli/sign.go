@@ -22,6 +22,7 @@ import (
 	"github.com/veilsign/veilsign/pdfcore/cms"
 	"github.com/veilsign/veilsign/pdfcore/devpki"
 	"github.com/veilsign/veilsign/relay/internal/devstore"
+	"github.com/veilsign/veilsign/relay/internal/ltv"
 )
 
 // Exit codes.
@@ -55,7 +56,7 @@ func usage(format string, args ...any) error {
 
 type signFlags struct {
 	in, out, signer, capacity, email, method, field, hash, label, planFile, ink, evidence string
-	relay, token, phone                                                                   string
+	relay, token, phone, level                                                            string
 	dev, demoFlow                                                                         bool
 }
 
@@ -80,6 +81,7 @@ func Sign(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.relay, "relay", "", "sign through a relay, e.g. ws://127.0.0.1:8080 (the document stays here; only its digest is sent)")
 	fs.StringVar(&f.token, "token", "", "the portal's session token for --relay")
 	fs.StringVar(&f.phone, "phone", "", "the signer's phone number for --method tan (+32…)")
+	fs.StringVar(&f.level, "level", "B-T", "PAdES level: B-B, B-T (with a signature time-stamp), B-LT (and a DSS with OCSP/CRL data) or B-LTA (and a document time-stamp)")
 	fs.BoolVar(&f.demoFlow, "demo", false, "with --relay against relay serve --demo: fetch a demo token, approve in the itsme simulator and read TAN codes from the dev outbox")
 	if err := fs.Parse(args); err != nil {
 		return ExitBadInput
@@ -96,6 +98,9 @@ func runSign(f signFlags, stdout, stderr io.Writer) error {
 	}
 	if f.dev == (f.relay != "") {
 		return usage("choose one: --dev (in-process dev PKI) or --relay URL")
+	}
+	if !ltv.ValidLevel(f.level) {
+		return usage("--level must be B-B, B-T, B-LT or B-LTA, not %q", f.level)
 	}
 	h, err := parseHash(f.hash)
 	if err != nil {
@@ -154,26 +159,39 @@ func runSign(f signFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	imprint, err := cms.TimestampImprint(der, h)
-	if err != nil {
-		return err
-	}
-	token, err := pki.Timestamp(imprint, h, time.Now())
-	if err != nil {
-		return err
-	}
-	if der, err = cms.AddTimestamp(der, token); err != nil {
-		return err
+	if f.level != "B-B" {
+		imprint, err := cms.TimestampImprint(der, h)
+		if err != nil {
+			return err
+		}
+		token, err := pki.Timestamp(imprint, h, time.Now())
+		if err != nil {
+			return err
+		}
+		if der, err = cms.AddTimestamp(der, token); err != nil {
+			return err
+		}
 	}
 	update, err := pdfcore.EmbedUpdate(p, der)
 	if err != nil {
 		return err
 	}
-	if err := writeSigned(f.out, data, update); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	more, err := ltv.Extend(ctx, append(append([]byte(nil), data...), update...), f.level, ltv.Dev{PKI: pki}, ltv.Options{Hash: h, Warn: warnTo(stderr)})
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "signed %s as %s (%s, %s): %s, level B-T\n", f.out, label, signer.Name, signer.Method, p.Layout.Kind)
+	if err := writeSigned(f.out, data, append(update, more...)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "signed %s as %s (%s, %s): %s, level %s\n", f.out, label, signer.Name, signer.Method, p.Layout.Kind, f.level)
 	return nil
+}
+
+// warnTo prints warnings (chains left without validation data) on stderr.
+func warnTo(stderr io.Writer) func(string) {
+	return func(s string) { fmt.Fprintln(stderr, "veilsign: warning:", s) }
 }
 
 func parseHash(s string) (crypto.Hash, error) {

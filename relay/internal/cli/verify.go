@@ -65,12 +65,24 @@ func loadTrust(spec string) (*x509.CertPool, error) {
 		}
 		return pki.Roots(), nil
 	}
-	data, err := os.ReadFile(spec)
+	certs, err := readPEMCerts(spec)
 	if err != nil {
-		return nil, usage("cannot read --trust: %v", err)
+		return nil, usage("--trust: %v", err)
 	}
 	pool := x509.NewCertPool()
-	n := 0
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// readPEMCerts reads the certificates of a PEM file; it must hold at least one.
+func readPEMCerts(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
 	for {
 		var b *pem.Block
 		b, data = pem.Decode(data)
@@ -79,13 +91,12 @@ func loadTrust(spec string) (*x509.CertPool, error) {
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, usage("--trust holds a certificate that cannot be parsed: %v", err)
+			return nil, fmt.Errorf("%s holds a certificate that cannot be parsed: %v", path, err)
 		}
-		pool.AddCert(c)
-		n++
+		out = append(out, c)
 	}
-	if n == 0 {
-		return nil, usage("--trust %s holds no PEM certificate", spec)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
 	}
-	return pool, nil
+	return out, nil
 }

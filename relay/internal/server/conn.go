@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -32,7 +33,12 @@ type conn struct {
 	live   *live
 	claims *token.Claims
 	tokKey string
+	// fetching is set while a validation-data or timestamp request runs.
+	fetching atomic.Bool
 }
+
+func (c *conn) beginFetch() bool { return c.fetching.CompareAndSwap(false, true) }
+func (c *conn) endFetch()        { c.fetching.Store(false) }
 
 func (s *Server) serveSign(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r)
@@ -233,6 +239,10 @@ func (c *conn) dispatch(msg any) {
 		if !c.live.offerOTP(m.Code) {
 			c.fail(protocol.Errorf(protocol.CodeOutOfOrder, false, "No code is expected now."))
 		}
+	case *protocol.ValidationData:
+		c.s.validationData(c, m)
+	case *protocol.Timestamp:
+		c.s.docTimestamp(c, m)
 	case *protocol.Ack:
 		d, _ := base64.StdEncoding.DecodeString(m.Digest)
 		if err := c.s.cfg.Store.Acknowledge(context.Background(), c.live.id, d); err != nil {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"github.com/veilsign/veilsign/relay/internal/store/sqlite"
 	"github.com/veilsign/veilsign/relay/internal/token"
 	"github.com/veilsign/veilsign/relay/internal/tsa"
+	"github.com/veilsign/veilsign/relay/internal/validation"
 	"github.com/veilsign/veilsign/relay/protocol"
 )
 
@@ -53,23 +55,39 @@ type relayEnv struct {
 	browser *http.Client
 	// phone decides what the signer does with an itsme request (approve by default).
 	phone func(id string) error
+	// revocation is the dev OCSP responder and CRLs (envOptions.ltv only).
+	revocation *validation.DevResponder
 }
 
 type envOptions struct {
 	tsaURLs         func(devTSA string) []string
 	approvalTimeout time.Duration
 	storePath       string
+	// ltv gives the relay its own dev PKI whose certificates name an OCSP responder and
+	// CRLs served on this server (/dev/…), and a validation fetcher trusting its root.
+	ltv bool
 }
 
 func newRelay(t *testing.T, o envOptions) *relayEnv {
 	t.Helper()
-	pki := sharedPKI(t)
-	e := &relayEnv{t: t, pki: pki, outbox: &seal.Outbox{}}
-	e.browser = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	e.phone = e.approve
 	mux := http.NewServeMux()
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
+	pki := sharedPKI(t)
+	var fetcher server.Validator
+	var dev *validation.DevResponder
+	if o.ltv {
+		var err error
+		if pki, err = devpki.NewWithURLs(validation.DevURLs(hs.URL)); err != nil {
+			t.Fatal(err)
+		}
+		dev = validation.NewDevResponder(pki)
+		dev.Register(mux)
+		fetcher = validation.New(validation.Config{Roots: []*x509.Certificate{pki.Root()}, Timeout: 2 * time.Second, Total: 10 * time.Second})
+	}
+	e := &relayEnv{t: t, pki: pki, outbox: &seal.Outbox{}, revocation: dev}
+	e.browser = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	e.phone = e.approve
 	e.url = hs.URL
 	var err error
 	path := o.storePath
@@ -107,7 +125,7 @@ func newRelay(t *testing.T, o envOptions) *relayEnv {
 	e.srv = server.New(server.Config{
 		Tokens:   &token.Verifier{Audience: audience, HMAC: [][]byte{tokenKey}},
 		Backends: []backend.Backend{itsme, seal.NewPen(sealID.Chain, sealID.Key), seal.NewTAN(sealID.Chain, sealID.Key, e.outbox, seal.Options{})},
-		Store:    e.st, TSA: tc, Origins: []string{"portal.example"},
+		Store:    e.st, TSA: tc, Origins: []string{"portal.example"}, Validation: fetcher,
 		Prices: map[string]float64{"itsme": 4.2}, ApprovalTimeout: o.approvalTimeout,
 		PerTokenRate: 200, PerIPRate: 200,
 	})

@@ -23,6 +23,7 @@ type live struct {
 	mu     sync.Mutex
 	conn   *conn
 	busy   bool
+	gen    uint64 // counts operations; see begin
 	status *protocol.Status
 	otp    chan string
 	// signer is who identified in this process (name, phone for TAN); the store keeps
@@ -110,16 +111,18 @@ func (l *live) detach(c *conn) {
 	c.s.hub.release(l)
 }
 
-// begin marks the session busy; false when an operation already runs.
-func (l *live) begin() bool {
+// begin marks the session busy; false when an operation already runs. The generation it
+// returns is what end needs, so a late end of a finished operation cannot free the next.
+func (l *live) begin() (uint64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.busy {
-		return false
+		return 0, false
 	}
 	l.busy = true
 	l.status = nil
-	return true
+	l.gen++
+	return l.gen, true
 }
 
 func (l *live) isBusy() bool {
@@ -128,10 +131,14 @@ func (l *live) isBusy() bool {
 	return l.busy
 }
 
-func (l *live) end() {
+// end frees the session if operation gen is still the current one; calling it twice is
+// harmless.
+func (l *live) end(gen uint64) {
 	l.mu.Lock()
-	l.busy = false
-	l.status = nil
+	if l.gen == gen {
+		l.busy = false
+		l.status = nil
+	}
 	l.mu.Unlock()
 }
 

@@ -28,7 +28,8 @@ func (s *Server) identify(c *conn, m *protocol.Identify) {
 		return
 	}
 	l := c.live
-	if !l.begin() {
+	gen, ok := l.begin()
+	if !ok {
 		c.fail(protocol.Errorf(protocol.CodeOutOfOrder, true, "Another request of this session is still running."))
 		return
 	}
@@ -36,34 +37,40 @@ func (s *Server) identify(c *conn, m *protocol.Identify) {
 	s.jobsWG.Add(1)
 	go func() {
 		defer s.jobsWG.Done()
-		defer l.end()
 		ctx, cancel := context.WithTimeout(s.baseCtx, s.cfg.ApprovalTimeout)
 		defer cancel()
-		chain, cred, err := b.Certificate(ctx, signer, l)
-		if err != nil {
-			l.send(s.backendError(err))
-			return
-		}
-		sess, err := s.cfg.Store.Session(ctx, l.id)
-		if err != nil {
-			l.send(protocol.Errorf(protocol.CodeUnknownSession, false, "The session has expired."))
-			return
-		}
-		sess.Method, sess.Credential, sess.Chain = m.Method, cred, nil
-		out := make([]string, len(chain))
-		for i, cert := range chain {
-			sess.Chain = append(sess.Chain, cert.Raw)
-			out[i] = base64.StdEncoding.EncodeToString(cert.Raw)
-		}
-		if err := s.cfg.Store.UpdateSession(ctx, sess); err != nil {
-			l.send(protocol.Errorf(protocol.CodeUnavailable, true, "The relay could not store the session."))
-			return
-		}
-		l.mu.Lock()
-		l.signer = signer
-		l.mu.Unlock()
-		l.send(&protocol.Certificate{Chain: out})
+		// The session is free again before the answer goes out, so a client may send its
+		// next request (sign) as soon as it has the certificate.
+		reply := s.certificate(ctx, l, b, signer, m.Method)
+		l.end(gen)
+		l.send(reply)
 	}()
+}
+
+// certificate gets the chain from the backend and stores it in the session; it returns the
+// message for the client.
+func (s *Server) certificate(ctx context.Context, l *live, b backend.Backend, signer backend.Signer, method string) any {
+	chain, cred, err := b.Certificate(ctx, signer, l)
+	if err != nil {
+		return s.backendError(err)
+	}
+	sess, err := s.cfg.Store.Session(ctx, l.id)
+	if err != nil {
+		return protocol.Errorf(protocol.CodeUnknownSession, false, "The session has expired.")
+	}
+	sess.Method, sess.Credential, sess.Chain = method, cred, nil
+	out := make([]string, len(chain))
+	for i, cert := range chain {
+		sess.Chain = append(sess.Chain, cert.Raw)
+		out[i] = base64.StdEncoding.EncodeToString(cert.Raw)
+	}
+	if err := s.cfg.Store.UpdateSession(ctx, sess); err != nil {
+		return protocol.Errorf(protocol.CodeUnavailable, true, "The relay could not store the session.")
+	}
+	l.mu.Lock()
+	l.signer = signer
+	l.mu.Unlock()
+	return &protocol.Certificate{Chain: out}
 }
 
 // sign finds or starts the job for the digest: a digest already signed is answered from
@@ -130,12 +137,13 @@ func (s *Server) sign(c *conn, m *protocol.Sign) {
 			// Otherwise run it again: nothing was approved, or the approval is gone.
 		}
 	}
-	if !c.live.begin() {
+	gen, ok := c.live.begin()
+	if !ok {
 		c.fail(protocol.Errorf(protocol.CodeOutOfOrder, true, "Another request of this session is still running."))
 		return
 	}
 	s.jobsWG.Add(1)
-	go s.runJob(c.live, sess, stored)
+	go s.runJob(c.live, gen, sess, stored)
 }
 
 // awaitingElsewhere is the status of a job whose request a previous relay process sent to
@@ -173,9 +181,9 @@ func parseJobKey(key string) (session string, digest []byte, ok bool) {
 // runJob makes the signature: signed attributes, the backend's raw signature, the CMS,
 // then the timestamp. Each step's result is stored before the next, so nothing the signer
 // approved is lost to a failure after it.
-func (s *Server) runJob(l *live, sess *store.Session, job *store.Job) {
+func (s *Server) runJob(l *live, gen uint64, sess *store.Session, job *store.Job) {
 	defer s.jobsWG.Done()
-	defer l.end()
+	defer l.end(gen)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(s.baseCtx, s.cfg.ApprovalTimeout+time.Minute)
 	defer cancel()
@@ -190,7 +198,7 @@ func (s *Server) runJob(l *live, sess *store.Session, job *store.Job) {
 				s.log.Info("signature left pending at shutdown", "session", sess.ID)
 				return
 			}
-			s.failJob(ctx, l, job, err)
+			s.failJob(ctx, l, job, err, func() { l.end(gen) })
 			return
 		}
 		job.CMS, job.State, job.Updated = der, store.JobSigned, s.cfg.Now()
@@ -198,17 +206,20 @@ func (s *Server) runJob(l *live, sess *store.Session, job *store.Job) {
 			s.log.Error("store signed job", "session", sess.ID, "err", err)
 		}
 	}
-	s.finish(ctx, l, sess, job, h, start, func(state, message string) { l.Status(state, "", message) })
+	s.finish(ctx, l, sess, job, h, start, func(state, message string) { l.Status(state, "", message) }, func() { l.end(gen) })
 }
 
 // finish timestamps a signed job (B-T), stores it done, books it and sends the CMS.
-func (s *Server) finish(ctx context.Context, l *live, sess *store.Session, job *store.Job, h crypto.Hash, start time.Time, status func(state, message string)) {
+// release frees the session (if this job held it) before anything is sent: a client that
+// answers at once must not be told a request is still running.
+func (s *Server) finish(ctx context.Context, l *live, sess *store.Session, job *store.Job, h crypto.Hash, start time.Time, status func(state, message string), release func()) {
 	if job.Level == "B-T" {
 		status(protocol.StateTimestamping, "Adding the timestamp")
 		der, err := s.timestamp(ctx, job.CMS, h)
 		if err != nil {
 			s.metrics.errors.inc(protocol.CodeTSAUnavailable)
 			// The signature stays stored as signed: asking again retries the TSA only.
+			release()
 			l.send(protocol.Errorf(protocol.CodeTSAUnavailable, true, "No timestamp authority answered; send the same request again to retry the timestamp only."))
 			s.log.Warn("timestamp failed", "session", sess.ID, "err", err)
 			return
@@ -222,6 +233,7 @@ func (s *Server) finish(ctx context.Context, l *live, sess *store.Session, job *
 	s.book(ctx, sess, job)
 	s.metrics.signatures.inc(sess.Method)
 	s.metrics.latency.observe(sess.Method, time.Since(start))
+	release()
 	l.send(&protocol.Signature{Digest: base64.StdEncoding.EncodeToString(job.Digest), CMS: base64.StdEncoding.EncodeToString(job.CMS), Level: job.Level})
 }
 
@@ -265,14 +277,14 @@ func (s *Server) resumed(method, key string, complete backend.Completion) {
 		h := hashes[job.HashAlg]
 		der, err := s.assemble(ctx, sess, job, h, complete)
 		if err != nil {
-			s.failJob(ctx, l, job, err)
+			s.failJob(ctx, l, job, err, func() {})
 			return
 		}
 		job.CMS, job.State, job.Updated = der, store.JobSigned, s.cfg.Now()
 		if err := s.cfg.Store.FinishJob(ctx, job); err != nil {
 			s.log.Error("store signed job", "session", sess.ID, "err", err)
 		}
-		s.finish(ctx, l, sess, job, h, start, progress)
+		s.finish(ctx, l, sess, job, h, start, progress, func() {})
 	}()
 }
 
@@ -354,7 +366,7 @@ func (s *Server) timestamp(ctx context.Context, der []byte, h crypto.Hash) ([]by
 	return cms.AddTimestamp(der, tok)
 }
 
-func (s *Server) failJob(ctx context.Context, l *live, job *store.Job, err error) {
+func (s *Server) failJob(ctx context.Context, l *live, job *store.Job, err error, release func()) {
 	e := s.backendError(err)
 	job.State, job.ErrCode, job.ErrMsg, job.Updated = store.JobFailed, e.Code, e.Message, s.cfg.Now()
 	if serr := s.cfg.Store.FinishJob(ctx, job); serr != nil {
@@ -362,6 +374,7 @@ func (s *Server) failJob(ctx context.Context, l *live, job *store.Job, err error
 	}
 	s.metrics.errors.inc(e.Code)
 	s.log.Info("signature failed", "session", job.SessionID, "code", e.Code, "err", err)
+	release()
 	l.send(e)
 }
 

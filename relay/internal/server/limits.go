@@ -13,7 +13,9 @@ type limiter struct {
 	mu      sync.Mutex
 	perTok  rate.Limit
 	perIP   rate.Limit
+	perTokF rate.Limit
 	tokens  map[string]*bucket
+	fetches map[string]*bucket
 	ips     map[string]*bucket
 	lastGC  time.Time
 	maxKeys int
@@ -24,8 +26,14 @@ type bucket struct {
 	seen time.Time
 }
 
-func newLimiter(perToken, perIP float64) *limiter {
-	return &limiter{perTok: rate.Limit(perToken), perIP: rate.Limit(perIP), tokens: map[string]*bucket{}, ips: map[string]*bucket{}, maxKeys: 100000}
+func newLimiter(perToken, perIP, perTokenFetch float64) *limiter {
+	return &limiter{perTok: rate.Limit(perToken), perIP: rate.Limit(perIP), perTokF: rate.Limit(perTokenFetch),
+		tokens: map[string]*bucket{}, ips: map[string]*bucket{}, fetches: map[string]*bucket{}, maxKeys: 100000}
+}
+
+// allowFetch bounds the requests that make the relay call out (OCSP, CRL, TSA) per token.
+func (l *limiter) allowFetch(key string) bool {
+	return l.allow(l.fetches, key, l.perTokF, int(l.perTokF)*5+1)
 }
 
 func (l *limiter) allowIP(ip string) bool { return l.allow(l.ips, ip, l.perIP, int(l.perIP)*2+1) }

@@ -8,6 +8,7 @@ package server
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -16,11 +17,19 @@ import (
 	"github.com/veilsign/veilsign/relay/internal/backend"
 	"github.com/veilsign/veilsign/relay/internal/store"
 	"github.com/veilsign/veilsign/relay/internal/token"
+	"github.com/veilsign/veilsign/relay/internal/validation"
 )
 
 // Timestamper gets RFC 3161 tokens (relay/internal/tsa's client).
 type Timestamper interface {
 	Timestamp(ctx context.Context, imprint []byte, h crypto.Hash) (tok []byte, url string, err error)
+}
+
+// Validator fetches the revocation data of a certificate chain (relay/internal/validation's
+// Fetcher); chains outside its trust list are refused with an error matching
+// validation.ErrUntrusted.
+type Validator interface {
+	Fetch(ctx context.Context, chain []*x509.Certificate) (*validation.Result, error)
 }
 
 // Config wires a server.
@@ -29,7 +38,9 @@ type Config struct {
 	Backends []backend.Backend
 	Store    store.Store
 	TSA      Timestamper
-	Log      *slog.Logger
+	// Validation serves validation-data (B-LT); nil refuses it.
+	Validation Validator
+	Log        *slog.Logger
 	// Origins are the allowed page origins (host patterns such as "portal.example.be" or
 	// "localhost:*"); a browser connection from any other origin is refused. Native
 	// clients send no Origin header and are let through to the token check.
@@ -42,7 +53,10 @@ type Config struct {
 	ApprovalTimeout time.Duration // how long a signer may take to approve
 	PerTokenRate    float64       // frames per second per session token
 	PerIPRate       float64       // new connections per second per client address
-	Now             func() time.Time
+	// PerTokenFetchRate bounds validation-data and timestamp requests (each makes the
+	// relay call out) per second per session token, on top of PerTokenRate.
+	PerTokenFetchRate float64
+	Now               func() time.Time
 }
 
 // Server is the relay.
@@ -77,6 +91,9 @@ func New(cfg Config) *Server {
 	if cfg.PerIPRate == 0 {
 		cfg.PerIPRate = 10
 	}
+	if cfg.PerTokenFetchRate == 0 {
+		cfg.PerTokenFetchRate = 2
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -84,7 +101,7 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.Default()
 	}
 	s := &Server{cfg: cfg, backends: map[string]backend.Backend{}, hub: newHub(), log: cfg.Log,
-		limits: newLimiter(cfg.PerTokenRate, cfg.PerIPRate), metrics: newMetrics()}
+		limits: newLimiter(cfg.PerTokenRate, cfg.PerIPRate, cfg.PerTokenFetchRate), metrics: newMetrics()}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	for _, b := range cfg.Backends {
 		s.backends[b.Method()] = b
