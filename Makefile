@@ -37,19 +37,19 @@ fuzz:
 	  done; \
 	done
 
-## bench: Go benchmarks reported as ratios against one SHA-256 pass
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 20m ./pdfcore/
-
-## demo: the relay with the itsme simulator, a dev TSA and demo tokens on localhost
+## demo: the demo portal and the relay with the itsme simulator, a dev TSA and demo tokens
 demo:
-	@echo "Starting the demo relay; sign from another shell with:"
-	@echo "  go run ./relay sign --relay ws://127.0.0.1:8080 --demo --in in.pdf --out out.pdf --signer 'Jan Peeters'"
+	cd js && npm ci --no-audit --no-fund && npm run build && npm run build:demo
+	@echo "Open the URL below in Chromium; the itsme simulator's phone is beside the document."
 	$(GO) run ./relay serve --demo --addr 127.0.0.1:8080 --store sqlite:$${TMPDIR:-/tmp}/veilsign-demo.db
 
-## e2e: the demo page in Chromium is not built yet (issue 5)
+## e2e: the demo in Debian's Chromium through Playwright (itsme, pen, TAN; privacy proof)
 e2e:
-	@echo "make e2e: the demo page and its Playwright tests are not built yet (issue 5)."
+	cd js && npm ci --no-audit --no-fund && npm run build && npm run e2e
+
+## bench: speed and memory against one SHA-256 pass and the peers (bench/results.md)
+bench:
+	cd bench && ./run.sh
 
 soak:
 	@echo "make soak: the long relay fault and load runs are not written yet (issue 8)."

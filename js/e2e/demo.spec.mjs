@@ -1,0 +1,169 @@
+// The demo portal in a real Chromium (Debian's, through playwright-core): open a testdata
+// PDF, place fields for A, B and C, sign by itsme (the PIN typed in the simulator's phone
+// page), pen (drawn with the mouse) and TAN (the code read from the dev SMS outbox),
+// download the result and check it with poppler's pdfsig and veilsign's verifier. Every
+// websocket frame and HTTP body the page sends while signing is recorded: none may hold 32
+// bytes of the document, raw, base64 or hex, and each must be under 2 KB.
+
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { outboxCode, pdf } from "../test/helpers.mjs";
+import { assertNoDocumentBytes, assertSmall, dragField, drawSignature, launch, openDemo, outDir, recorder, repoDir, startDemoRelay } from "./lib.mjs";
+
+const INPUT = "libreoffice-7.4-writer-xref-table.pdf";
+const PHONE = "+32470123456";
+let relay, browser, context, page, rec;
+const log = [];
+
+before(async () => {
+  relay = await startDemoRelay();
+  ({ browser, context } = await launch());
+  page = await openDemo(context, relay.base, log);
+  rec = recorder(context, page);
+});
+after(async () => {
+  if (log.length) console.log(log.slice(-40).join("\n"));
+  await browser?.close();
+  await relay?.stop();
+});
+
+async function waitSigned(label, timeout = 120_000) {
+  await page.locator(`[data-testid=state-${label}]`).filter({ hasText: "Signed" }).waitFor({ timeout }).catch(async (err) => {
+    throw new Error(`${label} did not sign: status "${await page.locator("[data-testid=status]").textContent()}"\n${err.message}`);
+  });
+}
+
+/** Plays the signer on the itsme phone page: consent if asked, PIN 12345, Approve; until label has signed. */
+async function approveOnPhone(label) {
+  const phone = page.frameLocator("[data-testid=itsme-phone]");
+  const done = page.locator(`[data-testid=state-${label}]`).filter({ hasText: "Signed" });
+  let approvals = 0;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && !(await done.count())) {
+    const approve = phone.locator("button", { hasText: "Approve" });
+    if (await approve.count()) {
+      const consent = phone.locator("input[name=consent]");
+      if (await consent.count()) await consent.check();
+      await phone.locator("input[name=pin]").fill("12345");
+      await approve.click();
+      approvals++;
+      await page.waitForTimeout(300);
+    } else {
+      await page.waitForTimeout(200);
+    }
+  }
+  return approvals;
+}
+
+describe("the demo portal in Chromium", { timeout: Number(process.env.E2E_TIMEOUT ?? 420_000) }, () => {
+  const original = pdf(INPUT);
+  let signed;
+
+  test("open a PDF and place fields for A, B and C", async () => {
+    await page.locator("[data-testid=file]").setInputFiles(join(repoDir, "testdata", "pdf", INPUT));
+    await page.locator("[data-testid=status]").filter({ hasText: /Opened|Cannot/ }).waitFor({ timeout: 60_000 }).catch(async (err) => {
+      throw new Error(`not opened: status "${await page.locator("[data-testid=status]").textContent()}"\n${err.message}`);
+    });
+    assert.match(await page.locator("[data-testid=status]").textContent(), /^Opened/);
+    assert.match(await page.locator("[data-testid=docinfo]").textContent(), /page/);
+    const fields = { A: [0.08, 0.72, 0.4, 0.8], B: [0.55, 0.72, 0.9, 0.8], C: [0.08, 0.84, 0.4, 0.92] };
+    for (const [label, r] of Object.entries(fields)) {
+      await page.click(`[data-testid=place-${label}]`);
+      await dragField(page, 1, r);
+      await page.locator(`[data-testid=field-${label}]`).waitFor();
+    }
+    await page.check("[data-testid=read]");
+  });
+
+  test("A signs with itsme: the PIN typed in the simulator's phone", async () => {
+    rec.on = true;
+    await page.click("[data-testid=sign-A]");
+    const approvals = await approveOnPhone("A");
+    await waitSigned("A");
+    assert.ok(approvals >= 1, "the phone page was never used");
+    await page.screenshot({ path: join(outDir, "demo-after-itsme.png"), fullPage: true });
+  });
+
+  test("B signs with the pen", async () => {
+    await drawSignature(page);
+    await page.click("[data-testid=sign-B]");
+    await waitSigned("B");
+  });
+
+  test("C signs with a TAN from the SMS outbox", async () => {
+    await page.click("[data-testid=sign-C]");
+    await page.locator("[data-testid=otp-code]").waitFor({ state: "visible", timeout: 60_000 });
+    await page.fill("[data-testid=otp-code]", await outboxCode(relay.base, PHONE));
+    await page.click("[data-testid=otp-ok]");
+    await waitSigned("C");
+    rec.on = false;
+  });
+
+  test("the verification panel reads like Acrobat's", async () => {
+    assert.equal(await page.locator("[data-testid=summary]").textContent(), "Signed and all signatures are valid.");
+    const sigs = page.locator("[data-testid=signature]");
+    assert.equal(await sigs.count(), 3);
+    const text = await sigs.allTextContents();
+    assert.ok(text.some((t) => t.includes("(A)") && /Nationalnumber\d{11}/.test(t.replace(/\s/g, ""))), text.join("\n"));
+    assert.ok(["Bob Martin (B)", "Chloé Tan (C)"].every((n) => text.some((t) => t.includes(n))), text.join("\n"));
+    assert.ok(text.every((t) => /Timestampvalid/.test(t.replace(/\s/g, ""))), text.join("\n"));
+    assert.ok(text.some((t) => /Qualifiedyes/.test(t.replace(/\s/g, ""))), text.join("\n"));
+    const shot = join(outDir, "demo.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`screenshot of the demo: ${shot}`);
+  });
+
+  test("download the signed PDF; pdfsig and veilsign's verifier find 3 valid signatures", async () => {
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download]")]);
+    const file = join(outDir, "signed.pdf");
+    await dl.saveAs(file);
+    signed = readFileSync(file);
+    assert.ok(signed.subarray(0, original.length).equals(original), "the original bytes changed");
+    console.log(`signed PDF: ${file}`);
+
+    const sig = spawnSync("pdfsig", [file], { encoding: "utf8" });
+    assert.ok(!sig.error, "pdfsig (poppler-utils) is required: apt-get install poppler-utils");
+    assert.equal(sig.stdout.match(/Signature Validation: Signature is Valid/g)?.length, 3, sig.stdout + sig.stderr);
+
+    const v = spawnSync(process.env.GO ?? "go", ["run", "./relay", "verify", "--json", "--trust", "dev", file], {
+      cwd: repoDir,
+      encoding: "utf8",
+      env: { ...process.env, VEILSIGN_DEV_DIR: relay.devDir },
+    });
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    const rep = JSON.parse(v.stdout);
+    assert.equal(rep.valid, true, rep.summary);
+    assert.equal(rep.signatures.length, 3);
+    assert.deepEqual(rep.signatures.map((s) => s.reference).sort(), ["A", "B", "C"]);
+    assert.ok(rep.signatures.every((s) => s.integrity === "valid" && s.certificateTrusted && s.timestamp.valid));
+
+    const pages = Number(execFileSync("pdfinfo", [file], { encoding: "utf8" }).match(/Pages:\s+(\d+)/)[1]);
+    execFileSync("pdftoppm", ["-png", "-r", "80", "-f", String(pages), "-l", String(pages), "-singlefile", file, join(outDir, "last-page")]);
+    console.log(`rendered last page (${pages}): ${join(outDir, "last-page.png")}`);
+  });
+
+  test("privacy: nothing sent while signing holds the document, and each message is under 2 KB", () => {
+    assert.ok(signed, "the signing tests must have run");
+    const ws = rec.sent.filter((s) => s.kind === "ws");
+    const types = new Set(ws.map((s) => JSON.parse(s.data.toString("utf8")).type));
+    assert.ok(ws.length >= 10 && ["hello", "identify", "sign", "otp"].every((t) => types.has(t)), `recorded frames: ${[...types]}`);
+    console.log(`privacy: checked ${ws.length} websocket frames and ${rec.sent.length - ws.length} HTTP requests`);
+    assertSmall(rec.sent);
+    assertNoDocumentBytes(rec.sent, [original, signed]);
+  });
+
+  test("the privacy check itself fails loudly on a leak", () => {
+    const chunk = original.subarray(200, 240);
+    const leaks = [
+      { kind: "ws", url: "raw", data: Buffer.concat([Buffer.from('{"type":"sign","label":"'), chunk, Buffer.from('"}')]) },
+      { kind: "ws", url: "b64", data: Buffer.from(JSON.stringify({ type: "sign", digest: chunk.toString("base64") })) },
+      { kind: "http", url: "hex", data: Buffer.from("x=" + chunk.toString("hex")) },
+      { kind: "http", url: "form", data: Buffer.from("pin=1&doc=" + encodeURIComponent(chunk.toString("base64"))) },
+    ];
+    for (const l of leaks) assert.throws(() => assertNoDocumentBytes([l], [original]), /PRIVACY LEAK/, l.url);
+    assert.throws(() => assertSmall([{ kind: "ws", url: "big", data: Buffer.alloc(2048) }]), /2048 bytes/);
+  });
+});

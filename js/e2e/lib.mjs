@@ -1,0 +1,136 @@
+// Shared by the browser tests: the relay (relay serve --demo, built from this checkout
+// with the demo embedded), Debian's Chromium driven by playwright-core (no browser is ever
+// downloaded), and the privacy recorder.
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { jsDir, repoDir, startRelay } from "../test/helpers.mjs";
+
+export { jsDir, repoDir };
+
+export const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+export const outDir = process.env.E2E_OUT ?? join(jsDir, "e2e", "output");
+
+/** Builds the demo into relay/internal/demo/site (needs dist/ from npm run build), then starts the relay. */
+export async function startDemoRelay() {
+  if (!existsSync(join(jsDir, "dist", "veilsign.wasm"))) throw new Error("js/dist is not built: run `npm run build` first");
+  execFileSync(process.execPath, [join(jsDir, "demo", "build.mjs")], { stdio: "inherit" });
+  mkdirSync(outDir, { recursive: true });
+  return startRelay({ timeoutMs: 180_000 });
+}
+
+export async function launch() {
+  if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium (never downloaded)`);
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1500, height: 1000 } });
+  return { browser, context };
+}
+
+/** Opens the demo and waits until the WASM core is ready. */
+export async function openDemo(context, base, log = []) {
+  const page = await context.newPage();
+  page.on("console", (m) => log.push(`[console.${m.type()}] ${m.text()}`));
+  page.on("pageerror", (e) => log.push(`[pageerror] ${e.message}`));
+  await page.goto(base + "/");
+  await page.waitForSelector("body[data-ready=true]", { timeout: 60_000 });
+  return page;
+}
+
+/**
+ * Records what the page (its frames, workers and service worker) sends while `on`: every
+ * websocket frame and every HTTP request body, with the URL.
+ */
+export function recorder(context, page) {
+  const sent = [];
+  const rec = { on: false, sent };
+  page.on("websocket", (ws) => {
+    ws.on("framesent", (f) => {
+      if (rec.on) sent.push({ kind: "ws", url: ws.url(), data: Buffer.isBuffer(f.payload) ? f.payload : Buffer.from(f.payload, "utf8") });
+    });
+  });
+  context.on("request", (req) => {
+    if (!rec.on) return;
+    const body = req.postDataBuffer();
+    sent.push({ kind: "http", url: `${req.method()} ${req.url()}`, data: body ?? Buffer.alloc(0) });
+  });
+  return rec;
+}
+
+/** Drags a rectangle on the overlay of page n from (x0, y0) to (x1, y1), in fractions of the page. */
+export async function dragField(page, n, [x0, y0, x1, y1]) {
+  const box = await page.locator(`[data-testid=page-${n}] .overlay`).boundingBox();
+  await page.mouse.move(box.x + x0 * box.width, box.y + y0 * box.height);
+  await page.mouse.down();
+  for (let i = 1; i <= 5; i++) {
+    await page.mouse.move(box.x + (x0 + ((x1 - x0) * i) / 5) * box.width, box.y + (y0 + ((y1 - y0) * i) / 5) * box.height);
+  }
+  await page.mouse.up();
+}
+
+/** Draws a signature with the mouse on the pen canvas. */
+export async function drawSignature(page) {
+  const box = await page.locator("[data-testid=pen-canvas]").boundingBox();
+  const at = (u, v) => [box.x + u * box.width, box.y + v * box.height];
+  const strokes = [
+    [[0.1, 0.7], [0.2, 0.3], [0.3, 0.75], [0.4, 0.35], [0.5, 0.7]],
+    [[0.55, 0.6], [0.65, 0.4], [0.75, 0.6], [0.9, 0.45]],
+  ];
+  for (const s of strokes) {
+    await page.mouse.move(...at(...s[0]));
+    await page.mouse.down();
+    for (const p of s.slice(1)) await page.mouse.move(...at(...p), { steps: 4 });
+    await page.mouse.up();
+  }
+}
+
+/** Every string of 16+ base64/base64url/hex characters in a body, decoded both ways where it can be. */
+function decodedViews(data) {
+  const out = [data];
+  const text = data.toString("latin1");
+  for (const m of text.matchAll(/[A-Za-z0-9+/_%-]{16,}={0,2}/g)) {
+    let s = m[0];
+    if (s.includes("%")) {
+      try {
+        s = decodeURIComponent(s);
+      } catch {
+        // not URL-encoded after all
+      }
+    }
+    out.push(Buffer.from(s, "base64"));
+    if (/^[0-9a-fA-F]+$/.test(s) && s.length % 2 === 0) out.push(Buffer.from(s, "hex"));
+  }
+  return out;
+}
+
+/**
+ * Throws (loudly, with the offending request) when a 32-byte window of any document
+ * appears in anything sent, raw, base64 or hex.
+ */
+export function assertNoDocumentBytes(sent, documents) {
+  // Index every 32-byte window of the documents once; then each sent byte position is one lookup.
+  const windows = new Set();
+  for (const doc of documents) for (let at = 0; at + 32 <= doc.length; at++) windows.add(doc.toString("latin1", at, at + 32));
+  for (const [i, s] of sent.entries()) {
+    for (const v of decodedViews(s.data)) {
+      for (let at = 0; at + 32 <= v.length; at++) {
+        if (windows.has(v.toString("latin1", at, at + 32))) {
+          throw new Error(
+            `PRIVACY LEAK: ${s.kind} message ${i} to ${s.url} carries 32 bytes of the document (at ${at} of a ${v.length}-byte view): ${s.data.toString("utf8").slice(0, 120)}…`,
+          );
+        }
+      }
+    }
+  }
+}
+
+/** Throws when any message sent is 2 KB or more. */
+export function assertSmall(sent, limit = 2048) {
+  for (const s of sent) {
+    if (s.data.length >= limit) throw new Error(`PRIVACY/SIZE: a ${s.kind} message of ${s.data.length} bytes to ${s.url} (limit ${limit})`);
+  }
+}
