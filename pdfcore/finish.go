@@ -326,32 +326,43 @@ func (b *builder) writePage(e *pageEdit) error {
 		pd["Contents"] = append(contents, ref(tn))
 	}
 	if len(e.annots) > 0 || len(e.drop) > 0 {
-		old, err := b.f.Resolve(pd["Annots"])
+		inDict, err := b.editRefArray(pd, "Annots", e.drop, e.annots)
 		if err != nil {
-			return readError(err)
+			return err
 		}
-		oa, _ := old.(types.Array)
-		na := make(types.Array, 0, len(oa)+len(e.annots))
-		for _, a := range oa {
-			if r, ok := a.(types.IndirectRef); ok && e.drop[r.ObjectNumber.Value()] {
-				continue
-			}
-			na = append(na, a)
-		}
-		for _, a := range e.annots {
-			na = append(na, ref(a))
-		}
-		if ar, ok := pd["Annots"].(types.IndirectRef); ok {
-			b.u.SetObject(ar.ObjectNumber.Value(), na) // an indirect /Annots array is updated in place
-		} else {
-			pd["Annots"] = na
-			changed = true
-		}
+		changed = changed || inDict
 	}
 	if changed {
 		b.u.SetObject(e.page.Ref, pd)
 	}
 	return nil
+}
+
+// editRefArray rewrites the array of references holder[key] (a page's /Annots, the form's
+// /Fields) without the objects in drop and with add appended. An indirect array is updated
+// in place; a direct one is set in holder, and inDict says so (holder must be written).
+func (b *builder) editRefArray(holder types.Dict, key string, drop map[int]bool, add []int) (inDict bool, err error) {
+	old, err := b.f.Resolve(holder[key])
+	if err != nil {
+		return false, readError(err)
+	}
+	oa, _ := old.(types.Array)
+	na := make(types.Array, 0, len(oa)+len(add))
+	for _, o := range oa {
+		if r, ok := o.(types.IndirectRef); ok && drop[r.ObjectNumber.Value()] {
+			continue
+		}
+		na = append(na, o)
+	}
+	for _, n := range add {
+		na = append(na, ref(n))
+	}
+	if r, ok := holder[key].(types.IndirectRef); ok {
+		b.u.SetObject(r.ObjectNumber.Value(), na)
+		return false, nil
+	}
+	holder[key] = na
+	return true, nil
 }
 
 // writeForm adds the new fields to the AcroForm (creating it when the document has none)
@@ -369,25 +380,8 @@ func (b *builder) writeForm() error {
 		form = types.Dict{}
 		indirect = false
 	}
-	fields, err := b.f.Resolve(form["Fields"])
-	if err != nil {
-		return readError(err)
-	}
-	oa, _ := fields.(types.Array)
-	na := make(types.Array, 0, len(oa)+len(b.newFields))
-	for _, f := range oa {
-		if r, ok := f.(types.IndirectRef); ok && b.dropped[r.ObjectNumber.Value()] {
-			continue
-		}
-		na = append(na, f)
-	}
-	for _, n := range b.newFields {
-		na = append(na, ref(n))
-	}
-	if fr, ok := form["Fields"].(types.IndirectRef); ok {
-		b.u.SetObject(fr.ObjectNumber.Value(), na)
-	} else {
-		form["Fields"] = na
+	if _, err := b.editRefArray(form, "Fields", b.dropped, b.newFields); err != nil {
+		return err
 	}
 	if b.first || !b.doc.Signed() {
 		// SignaturesExist|AppendOnly. After a signature the form dictionary must stay as
