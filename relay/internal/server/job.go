@@ -189,7 +189,11 @@ func (s *Server) runJob(l *live, gen uint64, sess *store.Session, job *store.Job
 	defer cancel()
 	h := hashes[job.HashAlg]
 	if job.State != store.JobSigned {
-		der, err := s.signature(ctx, l, sess, job, h)
+		// The signer has ApprovalTimeout to approve; the minute beyond it is for storing
+		// the outcome and the timestamp, so a timeout is still stored and reported.
+		sctx, scancel := context.WithTimeout(ctx, s.cfg.ApprovalTimeout)
+		der, err := s.signature(sctx, l, sess, job, h)
+		scancel()
 		if err != nil {
 			if errors.Is(err, context.Canceled) && s.baseCtx.Err() != nil {
 				// The relay is stopping before the signer answered: the job stays pending
