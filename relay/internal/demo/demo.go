@@ -74,18 +74,6 @@ func Mount(mux *http.ServeMux, rootPEM []byte) {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(rootPEM)
 	})
-	// The itsme simulator's pages use root-relative links (/app, /app/approve,
-	// /oauth2/wait) although the relay mounts it under /itsme/: send them there. 307/308
-	// keep the method and the form body. Harmless once the simulator's links are relative.
-	for _, p := range []string{"GET /app", "POST /app/approve", "POST /app/decline", "GET /oauth2/wait"} {
-		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
-			u := "/itsme" + r.URL.Path
-			if r.URL.RawQuery != "" {
-				u += "?" + r.URL.RawQuery
-			}
-			http.Redirect(w, r, u, http.StatusTemporaryRedirect)
-		})
-	}
 }
 
 // serveFile writes one embedded file; false when it does not exist. The app's files are

@@ -89,7 +89,10 @@ func (s *Sim) answer(w http.ResponseWriter, r *http.Request, a appAnswer, err er
 		if a.User != "" {
 			q.Set("user", a.User)
 		}
-		http.Redirect(w, r, "/app?"+q.Encode(), http.StatusSeeOther)
+		// Relative to app/approve and app/decline, so it works under any mount prefix; set
+		// directly, since http.Redirect would resolve it against the (stripped) request path.
+		w.Header().Set("Location", "../app?"+q.Encode())
+		w.WriteHeader(http.StatusSeeOther)
 		return
 	}
 	if code != "" {

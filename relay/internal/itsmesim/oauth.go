@@ -136,6 +136,8 @@ func (s *Sim) parseCredentialParams(req *request, q url.Values) string {
 	return ""
 }
 
+// waitPath is the X-Itsmesim-Wait header: the wait endpoint relative to the simulator's
+// root (a client prepends where it is mounted). The page itself links relatively.
 func waitPath(key string) string { return "/oauth2/wait?k=" + url.QueryEscape(key) }
 
 // handleWait is the authorise page's long poll: it answers with the redirect as soon as

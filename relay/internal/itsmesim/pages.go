@@ -3,10 +3,14 @@ package itsmesim
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 )
 
 // The pages are plain HTML: the authorise page waits by reloading itself into the long
-// poll (a meta refresh works without JavaScript), and the phone page is forms.
+// poll (a meta refresh works without JavaScript), and the phone page is forms. Their
+// links are relative, so the simulator works under any mount prefix (the relay serves it
+// under /itsme/): the waiting page is served at oauth2/authorize and oauth2/wait, the
+// phone page at app.
 var pages = template.Must(template.New("").Parse(`
 {{define "head"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -22,7 +26,7 @@ button{padding:.5em 1em;margin-right:.5em}</style>{{end}}
 <h1>Confirm with itsme®</h1>
 <p>Open the itsme® app on your phone and {{if eq .Scope "credential"}}confirm the signature{{else}}confirm your identity{{end}}.</p>
 {{if .Description}}<p>“{{.Description}}”</p>{{end}}
-<p><small>This page continues by itself once you have answered. (Simulator: the phone is at <a href="/app" target="_blank">/app</a>.)</small></p>
+<p><small>This page continues by itself once you have answered. (Simulator: the phone is at <a href="../app" target="_blank">app</a>.)</small></p>
 </body></html>{{end}}
 
 {{define "app"}}{{template "head"}}</head><body>
@@ -34,11 +38,11 @@ button{padding:.5em 1em;margin-right:.5em}</style>{{end}}
 <p>itsme® will create a qualified certificate in your name, with which you can sign documents with the value of a handwritten signature. This is asked once.</p></div>{{end}}
 {{if eq .Scope "credential"}}<p>Sign: “{{.Description}}”</p><p>{{.Hashes}} {{if eq .Hashes 1}}document{{else}}documents{{end}} to sign</p>
 {{else}}<p>Identify yourself to the signing application.</p>{{end}}
-<form method="post" action="/app/approve">
+<form method="post" action="app/approve">
 <input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="user" value="{{$.User}}">
 {{if .FirstTime}}<p><label><input type="checkbox" name="consent" value="yes" required> I agree to the creation of my certificate</label></p>{{end}}
 <p><label>itsme® code <input type="password" name="pin" inputmode="numeric" autocomplete="off" required></label></p>
-<button type="submit">Approve</button><button type="submit" formaction="/app/decline" formnovalidate>Decline</button>
+<button type="submit">Approve</button><button type="submit" formaction="app/decline" formnovalidate>Decline</button>
 </form></div>
 {{else}}<p>No request waiting.</p>{{end}}
 <p><a href="">Refresh</a></p>
@@ -59,7 +63,8 @@ func messagePage(w http.ResponseWriter, status int, title, text string) {
 }
 
 func waitingPage(w http.ResponseWriter, r *request) {
-	render(w, http.StatusOK, "waiting", map[string]string{"Wait": waitPath(r.waitKey), "Scope": r.scope, "Description": r.description})
+	// Relative to oauth2/authorize and oauth2/wait, where this page is served.
+	render(w, http.StatusOK, "waiting", map[string]string{"Wait": "wait?k=" + url.QueryEscape(r.waitKey), "Scope": r.scope, "Description": r.description})
 }
 
 func appPage(w http.ResponseWriter, list []Request, user, msg string) {

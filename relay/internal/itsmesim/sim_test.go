@@ -7,10 +7,12 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +310,71 @@ func TestDeclineAndTimeout(t *testing.T) {
 	}
 	if err := f.sim.Approve("gone", "12345"); err != itsmesim.ErrUnknownRequest {
 		t.Errorf("Approve(unknown) = %v", err)
+	}
+}
+
+// TestLinksUnderPrefix mounts the simulator under /itsme/, as the relay does, and follows
+// the pages' links as a browser would: they must stay under the prefix.
+func TestLinksUnderPrefix(t *testing.T) {
+	f := newFixture(t, itsmesim.Config{PIN: "13579"})
+	mux := http.NewServeMux()
+	mux.Handle("/itsme/", http.StripPrefix("/itsme", f.sim.Handler()))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	f.url = srv.URL + "/itsme"
+	resolve := func(base, ref string) string {
+		b, _ := url.Parse(base)
+		r, err := url.Parse(html.UnescapeString(ref))
+		if err != nil {
+			t.Fatalf("link %q: %v", ref, err)
+		}
+		return b.ResolveReference(r).Path
+	}
+	find := func(page, pattern string) string {
+		m := regexp.MustCompile(pattern).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no %s in the page:\n%s", pattern, page)
+		}
+		return m[1]
+	}
+
+	tok, err := csc.AccountToken(clientID, secret, "prefixed-user", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect}, "scope": {"service"}, "state": {"xyz"}, "account_token": {tok}}
+	authURL := f.url + "/oauth2/authorize?" + q.Encode()
+	resp, err := f.browser.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("authorize: HTTP %d", resp.StatusCode)
+	}
+	id := resp.Header.Get("X-Itsmesim-Request")
+	if got := resolve(authURL, find(string(body), `content="0;url=([^"]+)"`)); got != "/itsme/oauth2/wait" {
+		t.Errorf("the waiting page refreshes to %s", got)
+	}
+	if got := resolve(authURL, find(string(body), `<a href="([^"]+)" target="_blank">`)); got != "/itsme/app" {
+		t.Errorf("the waiting page links the phone at %s", got)
+	}
+
+	appURL := f.url + "/app"
+	_, app, _ := f.do("GET", "/app", "", "", "")
+	if got := resolve(appURL, find(app, `<form method="post" action="([^"]+)">`)); got != "/itsme/app/approve" {
+		t.Errorf("the phone page posts to %s", got)
+	}
+	if got := resolve(appURL, find(app, `formaction="([^"]+)"`)); got != "/itsme/app/decline" {
+		t.Errorf("the phone page declines at %s", got)
+	}
+	form := url.Values{"id": {id}, "pin": {"13579"}, "consent": {"yes"}}
+	status, _, h := f.do("POST", "/app/approve", "application/x-www-form-urlencoded", form.Encode(), "")
+	if status != http.StatusSeeOther {
+		t.Fatalf("approve: HTTP %d", status)
+	}
+	if got := resolve(f.url+"/app/approve", h.Get("Location")); got != "/itsme/app" {
+		t.Errorf("approving goes back to %s", got)
 	}
 }
