@@ -256,6 +256,107 @@ func verify(_ js.Value, args []js.Value) any {
 	})
 }
 
+// certificateChains(handle) → Promise<Uint8Array[][]>: the DER chains, leaf first, whose
+// validation data a DSS should carry (pdfcore.CertificateChains).
+func certificateChains(_ js.Value, args []js.Value) any {
+	if len(args) < 1 {
+		return rejected(badArg("certificateChains(handle) needs a document handle"))
+	}
+	doc, err := documentArg(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	return promise(func() (any, error) {
+		out := js.Global().Get("Array").New()
+		for _, chain := range pdfcore.CertificateChains(doc) {
+			c := js.Global().Get("Array").New()
+			for _, cert := range chain {
+				c.Call("push", toJSBytes(cert.Raw))
+			}
+			out.Call("push", c)
+		}
+		return out, nil
+	})
+}
+
+// addValidationData(handle, {certs, ocsps, crls}: Uint8Array[] each) → Promise<Uint8Array
+// | null>: the DSS update to append to the document (pdfcore.AddValidationData), null when
+// the DSS already holds everything.
+func addValidationData(_ js.Value, args []js.Value) any {
+	if len(args) < 2 {
+		return rejected(badArg("addValidationData(handle, data) needs a document handle and the validation data"))
+	}
+	doc, err := documentArg(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	if args[1].Type() != js.TypeObject {
+		return rejected(badArg("the validation data must be an object {certs, ocsps, crls}"))
+	}
+	var vd pdfcore.ValidationData
+	for _, f := range []struct {
+		name string
+		dst  *[][]byte
+	}{{"certs", &vd.Certs}, {"ocsps", &vd.OCSPs}, {"crls", &vd.CRLs}} {
+		v := args[1].Get(f.name)
+		if v.IsUndefined() || v.IsNull() {
+			continue
+		}
+		if !js.Global().Get("Array").Call("isArray", v).Bool() {
+			return rejected(badArg("validation data %s must be an array of DER Uint8Arrays", f.name))
+		}
+		for i := 0; i < v.Length(); i++ {
+			b, err := bytesArg(v.Index(i), "each item of "+f.name)
+			if err != nil {
+				return rejected(err)
+			}
+			*f.dst = append(*f.dst, b)
+		}
+	}
+	return promise(func() (any, error) {
+		update, err := pdfcore.AddValidationData(doc, vd)
+		if err != nil {
+			return nil, err
+		}
+		if update == nil {
+			return js.Null(), nil
+		}
+		return toJSBytes(update), nil
+	})
+}
+
+// prepareDocTimestamp(handle, hash?) → Promise<prepared>: a document time-stamp
+// (pdfcore.PrepareDocTimestamp), described as prepare's result, with its digest (the
+// message imprint for the TSA). embed takes the TSA's token.
+func prepareDocTimestamp(_ js.Value, args []js.Value) any {
+	if len(args) < 1 {
+		return rejected(badArg("prepareDocTimestamp(handle, hash) needs a document handle"))
+	}
+	doc, err := documentArg(args[0])
+	if err != nil {
+		return rejected(err)
+	}
+	var opts pdfcore.TimestampOptions
+	if len(args) > 1 && !args[1].IsUndefined() && !args[1].IsNull() {
+		found := false
+		for k, name := range hashNames {
+			if args[1].Type() == js.TypeString && args[1].String() == name {
+				opts.Hash, found = k, true
+			}
+		}
+		if !found {
+			return rejected(badArg("the hash must be sha256, sha384 or sha512"))
+		}
+	}
+	return promise(func() (any, error) {
+		p, err := pdfcore.PrepareDocTimestamp(doc, opts)
+		if err != nil {
+			return nil, err
+		}
+		return preparedValue(doc, p)
+	})
+}
+
 // release(handle) frees a document or a prepared signature. Go's memory is not returned
 // to the browser, but the space is reused by the next document.
 func release(_ js.Value, args []js.Value) any {

@@ -29,6 +29,9 @@ func main() {
 	api.Set("digest", js.FuncOf(digest))
 	api.Set("embed", js.FuncOf(embed))
 	api.Set("verify", js.FuncOf(verify))
+	api.Set("certificateChains", js.FuncOf(certificateChains))
+	api.Set("addValidationData", js.FuncOf(addValidationData))
+	api.Set("prepareDocTimestamp", js.FuncOf(prepareDocTimestamp))
 	api.Set("release", js.FuncOf(release))
 	js.Global().Set(globalName, api)
 

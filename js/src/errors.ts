@@ -7,6 +7,11 @@ import type { ErrorCode } from "./types.js";
 export class VeilsignError extends Error {
   readonly code: ErrorCode | string;
   readonly retryable: boolean;
+  /**
+   * Set when the signature was made but a later step failed (extending to B-LT/B-LTA):
+   * the signed document as far as it got, so nothing the signer approved is lost.
+   */
+  signedBytes?: Uint8Array;
 
   constructor(code: ErrorCode | string, message: string, retryable = false) {
     super(message);

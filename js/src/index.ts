@@ -4,7 +4,7 @@
 
 import { openChannel, isNode, type Channel } from "./channel.js";
 import { VeilsignError } from "./errors.js";
-import { HashSizes, Methods } from "./protocol.js";
+import { CodeUntrustedChain, CodeValidationUnavailable, HashSizes, Methods } from "./protocol.js";
 import { RelayClient } from "./relay.js";
 import type {
   DocumentInfo,
@@ -35,6 +35,8 @@ export * as protocol from "./protocol.js";
 const ROOM = 4 << 20;
 
 const WORKER_NAME = "veilsign";
+
+const Levels: readonly string[] = ["B-B", "B-T", "B-LT", "B-LTA"];
 
 interface State {
   channel: Channel;
@@ -194,7 +196,7 @@ function checkSignOptions(o: SignOptions): void {
   need(typeof o.label === "string" && o.label !== "", "sign({ label }) is the signer's reference in the plan (A, B…).");
   need(o.method !== "tan" || (o.signer.phone ?? "").startsWith("+"), "A tan signature needs signer.phone in international form (+32…).");
   need(o.hash === undefined || o.hash in HashSizes, "sign({ hash }) must be sha256, sha384 or sha512.");
-  need(o.level === undefined || o.level === "B-T" || o.level === "B-B", "sign({ level }) must be B-T or B-B.");
+  need(o.level === undefined || Levels.includes(o.level), `sign({ level }) must be one of ${Levels.join(", ")}.`);
   checkPlan(o.plan);
 }
 
@@ -288,17 +290,40 @@ async function signOpen(s: State, o: SignOptions): Promise<SignResult> {
       (p) => status({ step: "hashing", bytesHashed: p.bytesHashed, totalBytes: p.totalBytes }),
     );
     status({ step: "waiting" });
-    const signed = await client.sign(prep.digest, prep.hash, o.documentLabel ?? "Document", o.level);
+    // B-LT and B-LTA are a B-T signature extended here, after it is embedded.
+    const extend = o.level === "B-LT" || o.level === "B-LTA";
+    const signed = await client.sign(prep.digest, prep.hash, o.documentLabel ?? "Document", extend ? "B-T" : o.level);
     status({ step: "embedding" });
-    const { bytes } = await s.channel.call("embed", { cms: signed.cms }, [signed.cms.buffer as ArrayBuffer]);
+    const embedded = await s.channel.call("embed", { cms: signed.cms, keep: extend }, [signed.cms.buffer as ArrayBuffer]);
+    let bytes = embedded.bytes;
+    let level = signed.level;
+    if (extend) {
+      status({ step: "extending" });
+      try {
+        level = await extendOpen(s, client, o.level === "B-LTA", o.hash);
+        bytes = (await s.channel.call("take", {})).bytes;
+      } catch (err) {
+        // The signature is made and embedded: an extension that fails must not lose it.
+        // The error carries the signed document as far as it got (B-T, or B-LT when only
+        // the document time-stamp failed).
+        const partial = await s.channel.call("take", {}).catch(() => undefined);
+        await s.channel.call("close", {}).catch(() => undefined);
+        const e = err instanceof VeilsignError ? err : new VeilsignError("internal", String(err));
+        e.signedBytes = partial?.bytes;
+        throw e;
+      } finally {
+        current = null;
+      }
+    }
     current = null;
+    if (!bytes) throw new VeilsignError("internal", "The worker returned no document.");
     status({ step: "done" });
     return {
       bytes,
       label: prep.label,
       field: prep.field,
       layout: prep.layout,
-      level: signed.level,
+      level,
       byteRange: prep.byteRange,
       hashedWith: prep.hashedWith,
     };
@@ -307,6 +332,37 @@ async function signOpen(s: State, o: SignOptions): Promise<SignResult> {
     o.signal?.removeEventListener("abort", onAbort);
     client.close();
   }
+}
+
+/**
+ * Brings the signed document open in the worker to B-LT: the relay's validation data for
+ * every certificate chain of the document goes into a DSS update (chains to roots the
+ * relay does not serve are skipped); then, when lta is set, a document time-stamp from the
+ * relay's TSA. Returns the level reached.
+ */
+async function extendOpen(s: State, client: RelayClient, lta: boolean, hash?: string): Promise<string> {
+  const { chains } = await s.channel.call("chains", {});
+  const vd = { certs: [] as Uint8Array[], ocsps: [] as Uint8Array[], crls: [] as Uint8Array[] };
+  for (const chain of chains) {
+    try {
+      const got = await client.validationData(chain);
+      vd.certs.push(...got.certs);
+      vd.ocsps.push(...got.ocsp);
+      vd.crls.push(...got.crl);
+    } catch (err) {
+      if (err instanceof VeilsignError && err.code === CodeUntrustedChain) continue;
+      throw err;
+    }
+  }
+  if (vd.ocsps.length + vd.crls.length === 0) {
+    throw new VeilsignError(CodeValidationUnavailable, "The relay found no revocation data (OCSP or CRL) for the document's certificates.");
+  }
+  await s.channel.call("addValidationData", vd);
+  if (!lta) return "B-LT";
+  const ts = await s.channel.call("prepareTimestamp", { hash });
+  const token = await client.timestamp(ts.digest, ts.hash);
+  await s.channel.call("embedTimestamp", { token });
+  return "B-LTA";
 }
 
 /**

@@ -105,7 +105,8 @@ class Socket {
 
   send(msg: P.ClientMessage): void {
     const frame = JSON.stringify(msg);
-    if (frame.length > P.MaxFrame) throw new VeilsignError("frame-too-large", `a ${msg.type} message of ${frame.length} bytes is over the relay's limit`);
+    const limit = msg.type === P.TypeValidationData ? P.MaxChainFrame : P.MaxFrame;
+    if (frame.length > limit) throw new VeilsignError("frame-too-large", `a ${msg.type} message of ${frame.length} bytes is over the relay's limit`);
     if (this.failure || this.ws.readyState !== 1) throw new ConnectionLost("the connection to the relay is closed");
     this.ws.send(frame);
   }
@@ -196,6 +197,25 @@ export class RelayClient {
       // Best effort: without the ack a resumed session gets the same CMS again, harmlessly.
     }
     return { cms: fromBase64(got.cms), level: got.level };
+  }
+
+  /**
+   * Asks for the revocation data (OCSP responses, CRLs, certificates; DER) of a chain,
+   * leaf first, for the document's DSS. The request is repeated after a reconnection.
+   */
+  async validationData(chain: Uint8Array[]): Promise<{ ocsp: Uint8Array[]; crl: Uint8Array[]; certs: Uint8Array[] }> {
+    const req: P.ValidationData = { type: P.TypeValidationData, chain: chain.slice(0, P.MaxChain).map(toBase64) };
+    const got = await this.exchange(req, (m) => (m.type === P.TypeValidationDataResult ? m : undefined), true);
+    const list = (v: string[] | undefined) => (v ?? []).map(fromBase64);
+    return { ocsp: list(got.ocsp), crl: list(got.crl), certs: list(got.certs) };
+  }
+
+  /** Asks the relay's TSA for an RFC 3161 TimeStampToken (DER) over digest: a document time-stamp. */
+  async timestamp(digest: Uint8Array, hashAlgorithm: P.HashAlgorithm): Promise<Uint8Array> {
+    const d64 = toBase64(digest);
+    const req: P.Timestamp = { type: P.TypeTimestamp, digest: d64, hashAlgorithm };
+    const got = await this.exchange(req, (m) => (m.type === P.TypeTimestampToken && m.digest === d64 ? m : undefined), true);
+    return fromBase64(got.token);
   }
 
   /** Ends the connection; the session stays on the relay until it expires. */

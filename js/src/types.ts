@@ -132,7 +132,9 @@ export type ErrorCode =
   | "wrong-otp"
   | "otp-expired"
   | "unavailable"
-  | "method-not-offered";
+  | "method-not-offered"
+  | "untrusted-chain"
+  | "validation-unavailable";
 
 /** The constructor of a browser-compatible WebSocket (globalThis.WebSocket, or ws's in Node 20). */
 export interface WebSocketConstructor {
@@ -170,6 +172,9 @@ export interface InitializeOptions {
 /** Who signs, as the relay must know them (phone is needed for tan). */
 export type SignerIdentity = RelaySigner;
 
+/** The PAdES levels sign() can produce. */
+export type Level = "B-B" | "B-T" | "B-LT" | "B-LTA";
+
 export type SignStep =
   | "connecting"
   | "identifying"
@@ -177,6 +182,8 @@ export type SignStep =
   | "hashing"
   | "waiting"
   | "embedding"
+  /** B-LT and B-LTA: adding the validation data, then the document time-stamp. */
+  | "extending"
   | "done";
 
 /** Progress of sign(). While the relay reports, step is "waiting" and state/url/message come from it. */
@@ -204,8 +211,12 @@ export interface SignOptions {
   plan: Plan;
   /** Shown to the signer (e.g. in the itsme app); never the document itself. Default "Document". */
   documentLabel?: string;
-  /** PAdES level asked of the relay. Default "B-T". */
-  level?: "B-T" | "B-B";
+  /**
+   * PAdES level. Default "B-T" (with a signature time-stamp); "B-B" has none. "B-LT" adds the
+   * validation data (OCSP, CRLs, certificates) the relay fetches for the document's
+   * certificate chains in a DSS update, and "B-LTA" then a document time-stamp.
+   */
+  level?: Level;
   hash?: HashAlgorithm;
   /** Signing time written to /M; default now. */
   time?: Date;
@@ -241,7 +252,7 @@ export interface SignResult {
   /** The signature field signed. */
   field: string;
   layout: Layout;
-  /** The PAdES level the relay delivered. */
+  /** The PAdES level delivered: the relay's, or B-LT/B-LTA once the document was extended. */
   level: string;
   byteRange: [number, number, number, number];
   /** Which code hashed the document: WebCrypto, or Go's SHA-2 where WebCrypto is missing. */

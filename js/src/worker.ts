@@ -16,6 +16,9 @@ interface CoreBindings {
   digest(prepared: number, onProgress?: (done: number, total: number) => void): Promise<Uint8Array>;
   embed(prepared: number, cms: Uint8Array, digest?: Uint8Array): Promise<Uint8Array>;
   verify(doc: Uint8Array | number, roots?: string): Promise<VerifyReport>;
+  certificateChains(handle: number): Promise<Uint8Array[][]>;
+  addValidationData(handle: number, data: ValidationData): Promise<Uint8Array | null>;
+  prepareDocTimestamp(handle: number, hash?: string): Promise<PreparedCore>;
   release(handle: number): void;
 }
 
@@ -32,6 +35,13 @@ export interface PrepareOptions {
   logos?: Record<string, Uint8Array>;
   /** Let pdfcore hash inside prepare (the worker never does: it hashes once, below, with progress). */
   goDigest?: boolean;
+}
+
+/** Validation data for the DSS (pdfcore.ValidationData): DER items. */
+export interface ValidationData {
+  certs: Uint8Array[];
+  ocsps: Uint8Array[];
+  crls: Uint8Array[];
 }
 
 interface PreparedCore {
@@ -60,8 +70,14 @@ export interface Requests {
   close: Record<string, never>;
   preflight: { plan: string; label: string };
   prepare: { plan: string; label: string; chain: Uint8Array[]; options: PrepareOptions };
-  embed: { cms: Uint8Array };
+  /** keep: leave the signed document open (to extend it) instead of returning it. */
+  embed: { cms: Uint8Array; keep?: boolean };
   verify: { bytes?: Uint8Array; roots?: string };
+  chains: Record<string, never>;
+  addValidationData: ValidationData;
+  prepareTimestamp: { hash?: string };
+  embedTimestamp: { token: Uint8Array };
+  take: Record<string, never>;
 }
 
 /** Answers, by operation. */
@@ -71,8 +87,14 @@ export interface Responses {
   close: null;
   preflight: Layout;
   prepare: PrepareResult;
-  embed: { bytes: Uint8Array };
+  /** bytes is absent when embed kept the document open. */
+  embed: { bytes?: Uint8Array };
   verify: VerifyReport;
+  chains: { chains: Uint8Array[][] };
+  addValidationData: { added: boolean };
+  prepareTimestamp: { digest: Uint8Array; hash: "sha256" | "sha384" | "sha512" };
+  embedTimestamp: null;
+  take: { bytes: Uint8Array };
 }
 
 export interface PrepareResult {
@@ -139,6 +161,16 @@ export class Core {
         return this.embed(args as Requests["embed"]);
       case "verify":
         return this.verify(args as Requests["verify"]);
+      case "chains":
+        return this.chains();
+      case "addValidationData":
+        return this.addValidationData(args as Requests["addValidationData"]);
+      case "prepareTimestamp":
+        return this.prepareTimestamp(args as Requests["prepareTimestamp"]);
+      case "embedTimestamp":
+        return this.embedTimestamp(args as Requests["embedTimestamp"]);
+      case "take":
+        return Promise.resolve(this.take());
     }
     return Promise.reject(Object.assign(new Error(`unknown operation ${String(op)}`), { code: "internal" }));
   }
@@ -244,7 +276,7 @@ export class Core {
     return new Uint8Array(d);
   }
 
-  private async embed(a: Requests["embed"]): Promise<Answer<{ bytes: Uint8Array }>> {
+  private async embed(a: Requests["embed"]): Promise<Answer<Responses["embed"]>> {
     const core = this.bindings();
     const doc = this.openDoc();
     const pending = this.pending;
@@ -252,6 +284,10 @@ export class Core {
     // pdfcore checks the CMS against the digest we computed and the prepared certificate
     // before anything is written; on error the document stays open for another try.
     const signed = await core.embed(pending.prepared, a.cms, pending.digest);
+    if (a.keep) {
+      await this.appendUpdate(signed);
+      return [{}, []];
+    }
     let buffer = doc.buffer;
     if (doc.length + signed.length > buffer.byteLength) {
       // The update did not fit the room (it was hashed in Go): one join, the only copy.
@@ -264,6 +300,68 @@ export class Core {
     // The buffer goes to the page with the result; the document is closed here.
     this.close();
     return [{ bytes }, [buffer]];
+  }
+
+  /**
+   * Appends an update to the open document in its buffer (joined into a larger one when
+   * the room is used up) and opens the result in the core in place of the document.
+   */
+  private async appendUpdate(update: Uint8Array): Promise<void> {
+    const core = this.bindings();
+    const doc = this.openDoc();
+    let buffer = doc.buffer;
+    const length = doc.length + update.length;
+    if (length > buffer.byteLength) {
+      const joined = new Uint8Array(length + (64 << 10));
+      joined.set(new Uint8Array(buffer, 0, doc.length));
+      buffer = joined.buffer;
+    }
+    new Uint8Array(buffer).set(update, doc.length);
+    const { handle } = await core.open(new Uint8Array(buffer, 0, length));
+    this.close();
+    this.doc = { handle, buffer, length };
+  }
+
+  private async chains(): Promise<Answer<Responses["chains"]>> {
+    return [{ chains: await this.bindings().certificateChains(this.openDoc().handle) }, []];
+  }
+
+  private async addValidationData(a: Requests["addValidationData"]): Promise<Answer<Responses["addValidationData"]>> {
+    const update = await this.bindings().addValidationData(this.openDoc().handle, a);
+    if (update) await this.appendUpdate(update);
+    return [{ added: update !== null }, []];
+  }
+
+  private async prepareTimestamp(a: Requests["prepareTimestamp"]): Promise<Answer<Responses["prepareTimestamp"]>> {
+    const core = this.bindings();
+    const p = await core.prepareDocTimestamp(this.openDoc().handle, a.hash);
+    if (this.pending) core.release(this.pending.prepared);
+    this.pending = null;
+    if (!p.digest) {
+      core.release(p.prepared);
+      throw Object.assign(new Error("The document time-stamp was prepared without its digest."), { code: "internal" });
+    }
+    this.pending = { prepared: p.prepared, update: p.update, digest: p.digest };
+    return [{ digest: p.digest.slice(), hash: p.hash }, []];
+  }
+
+  private async embedTimestamp(a: Requests["embedTimestamp"]): Promise<Answer<null>> {
+    const core = this.bindings();
+    this.openDoc();
+    const pending = this.pending;
+    if (!pending) throw Object.assign(new Error("No document time-stamp is prepared."), { code: "no-document" });
+    // pdfcore checks the token's signature and that it time-stamps the prepared digest.
+    const update = await core.embed(pending.prepared, a.token, pending.digest);
+    await this.appendUpdate(update);
+    return [null, []];
+  }
+
+  /** Hands the open document to the page and closes it. */
+  private take(): Answer<Responses["take"]> {
+    const doc = this.openDoc();
+    const bytes = new Uint8Array(doc.buffer, 0, doc.length);
+    this.close();
+    return [{ bytes }, [doc.buffer]];
   }
 
   private async verify(a: Requests["verify"]): Promise<Answer<VerifyReport>> {
