@@ -313,6 +313,7 @@ async function signAs(s) {
   renderSigners();
   try {
     const plan = buildPlan();
+    const level = $("level").value;
     const layout = await veilsign.preflight(plan, s.label);
     if (!navigator.onLine) {
       status("Waiting for the network to sign: the document is ready, only its digest will be sent.");
@@ -335,6 +336,7 @@ async function signAs(s) {
       label: s.label,
       plan,
       documentLabel: doc.name,
+      level,
       ink: s.method === "pen" ? ink : undefined,
       evidence: s.method === "pen" ? "Drawn in the veilsign demo" : s.method === "tan" ? `SMS to ${maskPhone(signer.phone)}` : undefined,
       onStatus: onSignStatus,
@@ -358,7 +360,7 @@ async function signAs(s) {
     doc.info = await veilsign.open(result.bytes);
     await showReport();
     if (doc.size <= RENDER_LIMIT) await renderPages(result.bytes);
-    status(`${s.name} signed (${s.method}). ${$("summary").textContent}`);
+    status(`${s.name} signed (${s.method}, PAdES ${result.level}). ${$("summary").textContent}`);
   } catch (err) {
     status(`Signing failed: ${describe(err)}`);
     // sign() leaves the document open when it fails before embedding; reopen otherwise.
@@ -402,6 +404,8 @@ function onSignStatus(st) {
       return status(STATES[st.state] ?? st.message ?? "Waiting for the signer…", null);
     case "embedding":
       return status("Checking the signature and writing it into the PDF…", null);
+    case "extending":
+      return status("Adding the validation data and the document timestamp (long-term levels)…", null);
     case "done":
       return status("Signed.", 1);
   }
@@ -519,6 +523,26 @@ async function showReport() {
   list.replaceChildren();
   for (const sig of r.signatures) {
     const li = document.createElement("li");
+    li.dataset.level = sig.level;
+    if (sig.method === "timestamp") {
+      // A document time-stamp (B-LTA): an entry of its own, not a signer.
+      li.dataset.testid = "document-timestamp";
+      const head = document.createElement("strong");
+      head.textContent = `${sig.integrity === "valid" ? "✔" : "✘"} Document timestamp`;
+      const at = sig.timestamp?.time || sig.signedAt;
+      li.append(
+        head,
+        details([
+          ["Method", sig.method],
+          ["Time", at ? new Date(at).toLocaleString() : "—"],
+          ["Authority", `${sig.signer?.commonName || sig.timestamp?.tsa || "—"}${sig.certificateTrusted ? " — trusted" : ""}`],
+          ["Integrity", sig.integrity + (sig.coversWholeDocument ? ", covers the whole document" : ", later revisions follow")],
+          ["Level", sig.level ? `PAdES ${sig.level}` : "—"],
+        ]),
+      );
+      list.append(li);
+      continue;
+    }
     li.dataset.testid = "signature";
     const cn = sig.signer.commonName || [sig.signer.givenName, sig.signer.surname].filter(Boolean).join(" ");
     // Pen and TAN are sealed by the service: show the planned signer, and the seal below.
@@ -538,21 +562,26 @@ async function showReport() {
       ["Certificate", `${sealed ? `seal of ${cn}, ` : ""}${sig.issuer}${sig.certificateTrusted ? " — trusted" : ""}`],
       ["Level", `PAdES ${sig.level}`],
     ];
+    if (sig.revocation) rows.push(["Revocation", `${sig.revocation.status}${sig.revocation.source ? ` (${sig.revocation.source})` : ""}`]);
     const bad = sig.changesAfter.filter((c) => !c.allowed);
     if (bad.length) rows.push(["Changed after", bad.map((c) => c.detail).join("; ")]);
-    const dl = document.createElement("dl");
-    for (const [k, v] of rows) {
-      const dt = document.createElement("dt");
-      dt.textContent = k;
-      const dd = document.createElement("dd");
-      dd.textContent = v;
-      dd.dataset.field = k;
-      dl.append(dt, dd);
-    }
-    li.append(head, dl);
+    li.append(head, details(rows));
     list.append(li);
   }
   return r;
+}
+
+function details(rows) {
+  const dl = document.createElement("dl");
+  for (const [k, v] of rows) {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    dd.dataset.field = k;
+    dl.append(dt, dd);
+  }
+  return dl;
 }
 
 // ---- wiring ---------------------------------------------------------------------------------

@@ -47,10 +47,16 @@ export async function openDemo(context, base, log = []) {
  */
 export function recorder(context, page) {
   const sent = [];
-  const rec = { on: false, sent };
+  const received = [];
+  const rec = { on: false, sent, received };
+  const bytes = (f) => (Buffer.isBuffer(f.payload) ? f.payload : Buffer.from(f.payload, "utf8"));
   page.on("websocket", (ws) => {
     ws.on("framesent", (f) => {
-      if (rec.on) sent.push({ kind: "ws", url: ws.url(), data: Buffer.isBuffer(f.payload) ? f.payload : Buffer.from(f.payload, "utf8") });
+      if (rec.on) sent.push({ kind: "ws", url: ws.url(), data: bytes(f) });
+    });
+    // What the relay sent the page (certificates, timestamp tokens…) is the relay's own.
+    ws.on("framereceived", (f) => {
+      if (rec.on) received.push({ kind: "ws", url: ws.url(), data: bytes(f) });
     });
   });
   context.on("request", (req) => {
@@ -109,12 +115,15 @@ function decodedViews(data) {
 
 /**
  * Throws (loudly, with the offending request) when a 32-byte window of any document
- * appears in anything sent, raw, base64 or hex.
+ * appears in anything sent, raw, base64 or hex. Windows found in `known` (what the relay
+ * itself sent the page: the certificates and time-stamp tokens a signed document embeds, and
+ * a B-LT/B-LTA validation-data request sends back) are not the document's.
  */
-export function assertNoDocumentBytes(sent, documents) {
+export function assertNoDocumentBytes(sent, documents, known = []) {
   // Index every 32-byte window of the documents once; then each sent byte position is one lookup.
   const windows = new Set();
   for (const doc of documents) for (let at = 0; at + 32 <= doc.length; at++) windows.add(doc.toString("latin1", at, at + 32));
+  for (const k of known) for (const v of decodedViews(k.data)) for (let at = 0; at + 32 <= v.length; at++) windows.delete(v.toString("latin1", at, at + 32));
   for (const [i, s] of sent.entries()) {
     for (const v of decodedViews(s.data)) {
       for (let at = 0; at + 32 <= v.length; at++) {
