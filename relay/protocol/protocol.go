@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -244,27 +245,14 @@ func Decode(frame []byte) (any, *Error) {
 	if len(frame) > MaxFrame && head.Type != TypeValidationData {
 		return nil, Errorf(CodeFrameTooLarge, false, "Frames are limited to %d bytes (%d for validation-data).", MaxFrame, MaxChainFrame)
 	}
-	var msg any
-	switch head.Type {
-	case TypeHello:
-		msg = &Hello{}
-	case TypeIdentify:
-		msg = &Identify{}
-	case TypeSign:
-		msg = &Sign{}
-	case TypeOTP:
-		msg = &OTP{}
-	case TypeAck:
-		msg = &Ack{}
-	case TypeValidationData:
-		msg = &ValidationData{}
-	case TypeTimestamp:
-		msg = &Timestamp{}
-	case "":
+	if head.Type == "" {
 		return nil, Errorf(CodeMalformed, false, "The frame has no \"type\".")
-	default:
+	}
+	newMsg, ok := clientMessages[head.Type]
+	if !ok {
 		return nil, Errorf(CodeUnknownType, false, "Unknown message type %q.", truncate(head.Type, 40))
 	}
+	msg := newMsg()
 	dec := json.NewDecoder(bytes.NewReader(frame))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(msg); err != nil {
@@ -386,40 +374,53 @@ func Errorf(code string, retryable bool, format string, args ...any) *Error {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+// messages is the one list of message types: their names, which side sends them, and
+// their Go structs. Decode, DecodeServer and Encode are derived from it.
+var messages = []struct {
+	name       string
+	fromClient bool
+	new        func() any
+}{
+	{TypeHello, true, func() any { return &Hello{} }},
+	{TypeIdentify, true, func() any { return &Identify{} }},
+	{TypeSign, true, func() any { return &Sign{} }},
+	{TypeOTP, true, func() any { return &OTP{} }},
+	{TypeAck, true, func() any { return &Ack{} }},
+	{TypeValidationData, true, func() any { return &ValidationData{} }},
+	{TypeTimestamp, true, func() any { return &Timestamp{} }},
+	{TypeWelcome, false, func() any { return &Welcome{} }},
+	{TypeCertificate, false, func() any { return &Certificate{} }},
+	{TypeStatus, false, func() any { return &Status{} }},
+	{TypeSignature, false, func() any { return &Signature{} }},
+	{TypeValidationDataResult, false, func() any { return &ValidationDataResult{} }},
+	{TypeTimestampToken, false, func() any { return &TimestampToken{} }},
+	{TypeError, false, func() any { return &Error{} }},
+}
+
+var (
+	clientMessages = map[string]func() any{}
+	serverMessages = map[string]func() any{}
+	typeNames      = map[reflect.Type]string{}
+)
+
+func init() {
+	for _, m := range messages {
+		if m.fromClient {
+			clientMessages[m.name] = m.new
+		} else {
+			serverMessages[m.name] = m.new
+		}
+		typeNames[reflect.TypeOf(m.new())] = m.name
+	}
+}
+
 // Encode writes a server or client message as one frame, setting its type.
 func Encode(msg any) ([]byte, error) {
-	switch m := msg.(type) {
-	case *Hello:
-		m.Type = TypeHello
-	case *Welcome:
-		m.Type = TypeWelcome
-	case *Identify:
-		m.Type = TypeIdentify
-	case *Certificate:
-		m.Type = TypeCertificate
-	case *Sign:
-		m.Type = TypeSign
-	case *Status:
-		m.Type = TypeStatus
-	case *Signature:
-		m.Type = TypeSignature
-	case *OTP:
-		m.Type = TypeOTP
-	case *Ack:
-		m.Type = TypeAck
-	case *ValidationData:
-		m.Type = TypeValidationData
-	case *ValidationDataResult:
-		m.Type = TypeValidationDataResult
-	case *Timestamp:
-		m.Type = TypeTimestamp
-	case *TimestampToken:
-		m.Type = TypeTimestampToken
-	case *Error:
-		m.Type = TypeError
-	default:
+	name, ok := typeNames[reflect.TypeOf(msg)]
+	if !ok {
 		return nil, fmt.Errorf("protocol: cannot encode %T", msg)
 	}
+	reflect.ValueOf(msg).Elem().FieldByName("Type").SetString(name)
 	return json.Marshal(msg)
 }
 
@@ -434,25 +435,11 @@ func DecodeServer(frame []byte) (any, error) {
 	if err := json.Unmarshal(frame, &head); err != nil {
 		return nil, fmt.Errorf("protocol: relay frame is not JSON: %w", err)
 	}
-	var msg any
-	switch head.Type {
-	case TypeWelcome:
-		msg = &Welcome{}
-	case TypeCertificate:
-		msg = &Certificate{}
-	case TypeStatus:
-		msg = &Status{}
-	case TypeSignature:
-		msg = &Signature{}
-	case TypeError:
-		msg = &Error{}
-	case TypeValidationDataResult:
-		msg = &ValidationDataResult{}
-	case TypeTimestampToken:
-		msg = &TimestampToken{}
-	default:
+	newMsg, ok := serverMessages[head.Type]
+	if !ok {
 		return nil, fmt.Errorf("protocol: unknown relay message %q", truncate(head.Type, 40))
 	}
+	msg := newMsg()
 	if err := json.Unmarshal(frame, msg); err != nil {
 		return nil, fmt.Errorf("protocol: %s: %w", head.Type, err)
 	}
