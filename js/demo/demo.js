@@ -315,10 +315,7 @@ async function signAs(s) {
     const plan = buildPlan();
     const level = $("level").value;
     const layout = await veilsign.preflight(plan, s.label);
-    if (!navigator.onLine) {
-      status("Waiting for the network to sign: the document is ready, only its digest will be sent.");
-      await new Promise((r) => window.addEventListener("online", r, { once: true }));
-    }
+    await reachRelay();
     status("Connecting to the relay…", null);
     const sub = (s.email.trim() || `${s.label}-${s.name}`).toLowerCase();
     const res = await fetch(`/demo/token?signer=${encodeURIComponent(sub)}`);
@@ -371,6 +368,63 @@ async function signAs(s) {
     renderSigners();
     updatePen();
   }
+}
+
+// Signing is the one step that needs the relay. Without it, say so and wait: retry when the
+// browser says it is back online and every few seconds (a relay can come back while the
+// network never went away). Nothing has been sent yet, so giving up loses nothing: the
+// document stays open with its fields and the signer can sign later.
+const RELAY_RETRY_MS = 3000;
+const RELAY_WAIT_MS = 10 * 60 * 1000;
+
+async function reachRelay() {
+  const deadline = Date.now() + RELAY_WAIT_MS;
+  const stop = new AbortController();
+  const cancel = $("cancel-wait");
+  const onCancel = () => stop.abort();
+  try {
+    for (;;) {
+      if (navigator.onLine && (await relayAnswers())) return;
+      if (Date.now() > deadline) throw waitError("relay-unreachable", "the relay stayed unreachable for 10 minutes; try again later");
+      cancel.hidden = false;
+      cancel.addEventListener("click", onCancel, { once: true });
+      status(
+        navigator.onLine
+          ? "Waiting for the relay: it cannot be reached. Signing starts by itself when it answers; the document and its fields stay ready."
+          : "Waiting for the network: signing needs the relay, and this browser is offline. Signing starts by itself when the network returns.",
+        null,
+      );
+      await new Promise((resolve) => {
+        const t = setTimeout(resolve, RELAY_RETRY_MS);
+        const done = () => {
+          clearTimeout(t);
+          window.removeEventListener("online", done);
+          stop.signal.removeEventListener("abort", done);
+          resolve();
+        };
+        window.addEventListener("online", done);
+        stop.signal.addEventListener("abort", done);
+      });
+      if (stop.signal.aborted) throw waitError("cancelled", "you stopped waiting for the relay; nothing was sent");
+    }
+  } finally {
+    cancel.hidden = true;
+    cancel.removeEventListener("click", onCancel);
+  }
+}
+
+// /healthz is the relay's own route: the service worker never answers it from its cache.
+async function relayAnswers() {
+  try {
+    const res = await fetch("/healthz", { cache: "no-store" });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+function waitError(code, message) {
+  return Object.assign(new Error(message), { code });
 }
 
 async function isOpen() {
@@ -590,6 +644,8 @@ function setupDrop() {
   const drop = $("drop");
   $("file").addEventListener("change", (ev) => {
     const f = ev.target.files?.[0];
+    // Cleared, so that picking the same file again opens it again.
+    ev.target.value = "";
     if (f) openFile(f);
   });
   for (const t of [drop, document.body]) {
@@ -610,7 +666,7 @@ function setupDrop() {
 function setupNetwork() {
   const show = () => {
     const n = $("net");
-    n.textContent = navigator.onLine ? "online" : "offline: open, prepare and verify still work";
+    n.textContent = navigator.onLine ? "online" : "offline: open, place fields and verify still work; signing waits";
     n.classList.toggle("off", !navigator.onLine);
   };
   window.addEventListener("online", show);

@@ -14,52 +14,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { outboxCode, pdf } from "../test/helpers.mjs";
-import { assertNoDocumentBytes, assertSmall, dragField, drawSignature, launch, openDemo, outDir, recorder, repoDir, startDemoRelay } from "./lib.mjs";
+import { approveOnPhone, assertNoDocumentBytes, assertSmall, dragField, drawSignature, outDir, repoDir, startDemo, stopDemo, waitSigned } from "./lib.mjs";
 
 const INPUT = "libreoffice-7.4-writer-xref-table.pdf";
 const PHONE = "+32470123456";
 let relay, browser, context, page, rec;
 const log = [];
 
-before(async () => {
-  relay = await startDemoRelay();
-  ({ browser, context } = await launch());
-  page = await openDemo(context, relay.base, log);
-  rec = recorder(context, page);
-});
-after(async () => {
-  if (log.length) console.log(log.slice(-40).join("\n"));
-  await browser?.close();
-  await relay?.stop();
-});
-
-async function waitSigned(label, timeout = 120_000) {
-  await page.locator(`[data-testid=state-${label}]`).filter({ hasText: "Signed" }).waitFor({ timeout }).catch(async (err) => {
-    throw new Error(`${label} did not sign: status "${await page.locator("[data-testid=status]").textContent()}"\n${err.message}`);
-  });
-}
-
-/** Plays the signer on the itsme phone page: consent if asked, PIN 12345, Approve; until label has signed. */
-async function approveOnPhone(label) {
-  const phone = page.frameLocator("[data-testid=itsme-phone]");
-  const done = page.locator(`[data-testid=state-${label}]`).filter({ hasText: "Signed" });
-  let approvals = 0;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline && !(await done.count())) {
-    const approve = phone.locator("button", { hasText: "Approve" });
-    if (await approve.count()) {
-      const consent = phone.locator("input[name=consent]");
-      if (await consent.count()) await consent.check();
-      await phone.locator("input[name=pin]").fill("12345");
-      await approve.click();
-      approvals++;
-      await page.waitForTimeout(300);
-    } else {
-      await page.waitForTimeout(200);
-    }
-  }
-  return approvals;
-}
+before(async () => ({ relay, browser, context, page, rec } = await startDemo(log)));
+after(() => stopDemo({ relay, browser }, log));
 
 describe("the demo portal in Chromium", { timeout: Number(process.env.E2E_TIMEOUT ?? 420_000) }, () => {
   const original = pdf(INPUT);
@@ -84,8 +47,8 @@ describe("the demo portal in Chromium", { timeout: Number(process.env.E2E_TIMEOU
   test("A signs with itsme: the PIN typed in the simulator's phone", async () => {
     rec.on = true;
     await page.click("[data-testid=sign-A]");
-    const approvals = await approveOnPhone("A");
-    await waitSigned("A");
+    const approvals = await approveOnPhone(page, "A");
+    await waitSigned(page, "A");
     assert.ok(approvals >= 1, "the phone page was never used");
     await page.screenshot({ path: join(outDir, "demo-after-itsme.png"), fullPage: true });
   });
@@ -93,7 +56,7 @@ describe("the demo portal in Chromium", { timeout: Number(process.env.E2E_TIMEOU
   test("B signs with the pen", async () => {
     await drawSignature(page);
     await page.click("[data-testid=sign-B]");
-    await waitSigned("B");
+    await waitSigned(page, "B");
   });
 
   test("C signs with a TAN from the SMS outbox, at PAdES B-LTA", async () => {
@@ -103,7 +66,7 @@ describe("the demo portal in Chromium", { timeout: Number(process.env.E2E_TIMEOU
     await page.locator("[data-testid=otp-code]").waitFor({ state: "visible", timeout: 60_000 });
     await page.fill("[data-testid=otp-code]", await outboxCode(relay.base, PHONE));
     await page.click("[data-testid=otp-ok]");
-    await waitSigned("C");
+    await waitSigned(page, "C");
     rec.on = false;
   });
 

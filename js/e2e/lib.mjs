@@ -21,14 +21,30 @@ export async function startDemoRelay() {
   return startRelay({ timeoutMs: 180_000 });
 }
 
-export async function launch() {
+/** Chromium and one context; viewport and the other context options may be given (a phone's, say). */
+export async function launch(options = {}) {
   if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium (never downloaded)`);
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1500, height: 1000 } });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1500, height: 1000 }, ...options });
   return { browser, context };
+}
+
+/** Everything one spec file needs: the demo relay, Chromium, the demo page and a recorder on it. */
+export async function startDemo(log, contextOptions) {
+  const relay = await startDemoRelay();
+  const { browser, context } = await launch(contextOptions);
+  const page = await openDemo(context, relay.base, log);
+  return { relay, browser, context, page, rec: recorder(context, page) };
+}
+
+/** Prints the end of the page's log, closes Chromium and stops the relay. */
+export async function stopDemo({ relay, browser }, log) {
+  if (log.length) console.log(log.slice(-40).join("\n"));
+  await browser?.close();
+  await relay?.stop();
 }
 
 /** Opens the demo and waits until the WASM core is ready. */
@@ -76,6 +92,35 @@ export async function dragField(page, n, [x0, y0, x1, y1]) {
     await page.mouse.move(box.x + (x0 + ((x1 - x0) * i) / 5) * box.width, box.y + (y0 + ((y1 - y0) * i) / 5) * box.height);
   }
   await page.mouse.up();
+}
+
+/** Waits until signer label's row says "Signed"; on a timeout, the error carries the page's status line. */
+export async function waitSigned(page, label, timeout = 120_000) {
+  await page.locator(`[data-testid=state-${label}]`).filter({ hasText: "Signed" }).waitFor({ timeout }).catch(async (err) => {
+    throw new Error(`${label} did not sign: status "${await page.locator("[data-testid=status]").textContent()}"\n${err.message}`);
+  });
+}
+
+/** Plays the signer on the itsme phone page: consent if asked, PIN 12345, Approve; until label has signed. */
+export async function approveOnPhone(page, label) {
+  const phone = page.frameLocator("[data-testid=itsme-phone]");
+  const done = page.locator(`[data-testid=state-${label}]`).filter({ hasText: "Signed" });
+  let approvals = 0;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && !(await done.count())) {
+    const approve = phone.locator("button", { hasText: "Approve" });
+    if (await approve.count()) {
+      const consent = phone.locator("input[name=consent]");
+      if (await consent.count()) await consent.check();
+      await phone.locator("input[name=pin]").fill("12345");
+      await approve.click();
+      approvals++;
+      await page.waitForTimeout(300);
+    } else {
+      await page.waitForTimeout(200);
+    }
+  }
+  return approvals;
 }
 
 /** Draws a signature with the mouse on the pen canvas. */

@@ -17,13 +17,46 @@ export function pdf(name) {
   return readFileSync(join(pdfDir, name));
 }
 
-/** Builds the relay binary once into a temp dir and starts `relay serve --demo` on a free port. */
+/**
+ * Builds the relay binary once into a temp dir and starts `relay serve --demo` on a free port.
+ * stop() ends it and removes the dir; kill() only ends it, and restart() starts it again on
+ * the same address with the same store and dev PKI (a relay outage and its return).
+ */
 export async function startRelay({ timeoutMs = 60_000 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "veilsign-relay-"));
   const bin = join(dir, "relay");
   execFileSync(process.env.GO ?? "go", ["build", "-o", bin, "./relay"], { cwd: repoDir, stdio: "inherit" });
   const env = { ...process.env, VEILSIGN_DEV_DIR: join(dir, "dev") };
-  const child = spawn(bin, ["serve", "--demo", "--addr", "127.0.0.1:0", "--store", "sqlite:" + join(dir, "relay.db")], {
+  let proc = await runRelay(bin, dir, env, "127.0.0.1:0", timeoutMs);
+  const kill = async () => {
+    const child = proc.child;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+  };
+  const base = proc.base;
+  return {
+    base,
+    devDir: env.VEILSIGN_DEV_DIR,
+    stderr: () => proc.stderr(),
+    kill,
+    async restart() {
+      await kill();
+      proc = await runRelay(bin, dir, env, new URL(base).host, timeoutMs);
+    },
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function runRelay(bin, dir, env, addr, timeoutMs) {
+  const child = spawn(bin, ["serve", "--demo", "--addr", addr, "--store", "sqlite:" + join(dir, "relay.db")], {
     cwd: dir,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -46,21 +79,7 @@ export async function startRelay({ timeoutMs = 60_000 } = {}) {
       reject(new Error(`the relay exited with ${code}:\n${stderr}`));
     });
   });
-  return {
-    base,
-    devDir: env.VEILSIGN_DEV_DIR,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(t);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { base, child, stderr: () => stderr };
 }
 
 export async function demoToken(base, signer) {
