@@ -144,7 +144,8 @@ async function renderPages(bytes) {
     for (let i = 1; i <= n; i++) {
       const page = await pdf.getPage(i);
       const base = page.getViewport({ scale: 1 });
-      const viewport = page.getViewport({ scale: Math.min(1.5, 680 / base.width) });
+      // As wide as the column allows (a phone's screen), at most 680 px.
+      const viewport = page.getViewport({ scale: Math.min(1.5, Math.min(680, box.clientWidth || 680) / base.width) });
       const el = document.createElement("div");
       el.className = "page";
       el.dataset.page = String(i);
@@ -183,6 +184,9 @@ function startPlacing(s) {
   placing = s;
   for (const p of pages) p.el.classList.add("placing");
   status(`Drag a rectangle on a page for ${s.label} (${s.name}).`);
+  // On a phone the pages are below the signers: bring the first one into view.
+  const first = pages[0]?.el;
+  if (first && first.getBoundingClientRect().top > window.innerHeight) first.scrollIntoView({ block: "start" });
 }
 
 function attachPlacement(view) {
@@ -231,6 +235,8 @@ function attachPlacement(view) {
     drawFields();
     renderSigners();
     status(`Field of ${s.label} placed on page ${view.number}.`);
+    // On a phone the signers are above the pages: back to them, where the next step is.
+    if (window.matchMedia("(max-width: 900px)").matches) $("signers").scrollIntoView({ block: "start" });
   });
 }
 
@@ -296,7 +302,7 @@ function describe(err) {
 // ---- signing ---------------------------------------------------------------------------
 
 const STATES = {
-  "awaiting-consent": "Confirm your identity in the itsme® app (the phone on the right, PIN 12345)…",
+  "awaiting-consent": "Confirm your identity in the itsme® app (the simulator's phone on this page, PIN 12345)…",
   "awaiting-approval": "Waiting for your approval in the itsme® app…",
   "otp-sent": "A code was sent by SMS: type it in below.",
   signing: "Signing…",
@@ -469,6 +475,7 @@ function onSignStatus(st) {
 // "phone" where the signer types the PIN, side by side with the document.
 function openItsme(url) {
   $("itsme").hidden = false;
+  $("itsme").scrollIntoView({ block: "nearest" });
   const web = $("itsme-web");
   const phone = $("itsme-phone");
   web.addEventListener("load", () => (phone.src = `/itsme/app?at=${Date.now()}`), { once: true });

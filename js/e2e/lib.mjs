@@ -85,7 +85,9 @@ export function recorder(context, page) {
 
 /** Drags a rectangle on the overlay of page n from (x0, y0) to (x1, y1), in fractions of the page. */
 export async function dragField(page, n, [x0, y0, x1, y1]) {
-  const box = await page.locator(`[data-testid=page-${n}] .overlay`).boundingBox();
+  const overlay = page.locator(`[data-testid=page-${n}] .overlay`);
+  await overlay.scrollIntoViewIfNeeded();
+  const box = await overlay.boundingBox();
   await page.mouse.move(box.x + x0 * box.width, box.y + y0 * box.height);
   await page.mouse.down();
   for (let i = 1; i <= 5; i++) {
@@ -125,7 +127,9 @@ export async function approveOnPhone(page, label) {
 
 /** Draws a signature with the mouse on the pen canvas. */
 export async function drawSignature(page) {
-  const box = await page.locator("[data-testid=pen-canvas]").boundingBox();
+  const canvas = page.locator("[data-testid=pen-canvas]");
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
   const at = (u, v) => [box.x + u * box.width, box.y + v * box.height];
   const strokes = [
     [[0.1, 0.7], [0.2, 0.3], [0.3, 0.75], [0.4, 0.35], [0.5, 0.7]],

@@ -1,0 +1,70 @@
+// The demo on a phone-sized screen (390×844, touch, device scale 2), in a real Chromium: a
+// signer must be able to open a PDF, place fields, approve in the itsme simulator and draw
+// a pen signature with nothing wider than the screen. Screenshots of every step go to
+// e2e/output/phone-*.png for a person to look at.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { approveOnPhone, dragField, drawSignature, outDir, repoDir, startDemo, stopDemo, waitSigned } from "./lib.mjs";
+
+const INPUT = "libreoffice-7.4-writer-xref-table.pdf";
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+let relay, browser, page;
+const log = [];
+
+before(async () => ({ relay, browser, page } = await startDemo(log, PHONE)));
+after(() => stopDemo({ relay, browser }, log));
+
+const shot = (name) => page.screenshot({ path: join(outDir, `phone-${name}.png`), fullPage: true });
+
+/** Fails when anything in the page is wider than the screen (a sideways scroll on a phone). */
+async function assertFitsWidth(step) {
+  const over = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll("body *")].filter((el) => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && (r.right > w + 1 || r.left < -1);
+    });
+    return { w, scroll: document.documentElement.scrollWidth, wide: wide.slice(0, 5).map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`) };
+  });
+  assert.ok(over.scroll <= over.w && over.wide.length === 0, `${step}: wider than the ${over.w} px screen: ${JSON.stringify(over)}`);
+}
+
+describe("the demo on a phone", { timeout: Number(process.env.E2E_TIMEOUT ?? 300_000) }, () => {
+  test("open a PDF and place two fields", async () => {
+    await assertFitsWidth("start");
+    await shot("1-start");
+    await page.locator("[data-testid=file]").setInputFiles(join(repoDir, "testdata", "pdf", INPUT));
+    await page.locator("[data-testid=status]").filter({ hasText: /^(Opened|Cannot)/ }).waitFor({ timeout: 60_000 });
+    assert.match(await page.locator("[data-testid=status]").textContent(), /^Opened/);
+    await assertFitsWidth("opened");
+    for (const [label, r] of Object.entries({ A: [0.08, 0.72, 0.45, 0.8], B: [0.55, 0.72, 0.92, 0.8] })) {
+      await page.locator(`[data-testid=place-${label}]`).click();
+      await dragField(page, 1, r);
+      await page.locator(`[data-testid=field-${label}]`).waitFor();
+    }
+    await page.check("[data-testid=read]");
+    await assertFitsWidth("fields placed");
+    await shot("2-fields");
+  });
+
+  test("A approves in the itsme simulator's phone", async () => {
+    await page.locator("[data-testid=sign-A]").click();
+    await page.locator("[data-testid=itsme-phone]").waitFor({ state: "visible", timeout: 60_000 });
+    await assertFitsWidth("itsme");
+    await shot("3-itsme");
+    assert.ok((await approveOnPhone(page, "A")) >= 1, "the phone page was never used");
+    await waitSigned(page, "A");
+  });
+
+  test("B draws a signature on the touch screen", async () => {
+    await drawSignature(page);
+    await page.locator("[data-testid=sign-B]").click();
+    await waitSigned(page, "B");
+    assert.equal(await page.locator("[data-testid=summary]").textContent(), "Signed and all signatures are valid.");
+    assert.equal(await page.locator("[data-testid=signature]").count(), 2);
+    await assertFitsWidth("signed");
+    await shot("4-signed");
+  });
+});
