@@ -33,6 +33,8 @@ let planLocked = false;
 let roots;
 let ink = [];
 let downloadURL = null;
+let signingMethod = null; // the method of the signature under way, for its status sentences
+let card = null; // GET /demo/eid: { available, holder, pin } or { reason }
 
 const ready = veilsign.initialize({
   wasmURL: new URL("./veilsign.wasm", import.meta.url),
@@ -84,7 +86,12 @@ function renderSigners() {
     const method = document.createElement("select");
     method.dataset.testid = `method-${s.label}`;
     method.disabled = planLocked;
-    for (const [v, t] of METHODS) method.add(new Option(t, v, false, v === s.method));
+    for (const [v, t] of METHODS) {
+      const o = new Option(t, v, false, v === s.method);
+      // No demo eID card (no SoftHSM2 on the relay's machine): offered, but not choosable.
+      if (v === "eid" && card && !card.available) Object.assign(o, { disabled: true, title: card.reason });
+      method.add(o);
+    }
     method.addEventListener("change", () => {
       s.method = method.value;
       renderSigners();
@@ -318,6 +325,7 @@ async function signAs(s) {
   busy = true;
   renderSigners();
   try {
+    signingMethod = s.method;
     const plan = buildPlan();
     const level = $("level").value;
     const layout = await veilsign.preflight(plan, s.label);
@@ -344,7 +352,7 @@ async function signAs(s) {
       evidence: s.method === "pen" ? "Drawn in the veilsign demo" : s.method === "tan" ? `SMS to ${maskPhone(signer.phone)}` : undefined,
       onStatus: onSignStatus,
       openURL: openItsme,
-      otp: askOTP,
+      otp: s.method === "eid" ? askCardPIN : askOTP,
     });
     s.signed = true;
     planLocked = true;
@@ -461,7 +469,8 @@ function onSignStatus(st) {
     case "hashing":
       return status(`Hashing the document: ${mb(st.bytesHashed)} of ${mb(st.totalBytes)}…`, st.totalBytes ? st.bytesHashed / st.totalBytes : null);
     case "waiting":
-      return status(STATES[st.state] ?? st.message ?? "Waiting for the signer…", null);
+      // The sentences in STATES are itsme's; the card and the TAN say their own.
+      return status((signingMethod !== "itsme" && st.message) || STATES[st.state] || st.message || "Waiting for the signer…", null);
     case "embedding":
       return status("Checking the signature and writing it into the PDF…", null);
     case "extending":
@@ -482,9 +491,17 @@ function openItsme(url) {
   web.src = url;
 }
 
-function askOTP() {
+const askOTP = () => askCode("Code received by SMS", "text");
+
+// The demo eID card sits in a card reader on the relay's machine: its PIN is typed here,
+// as on a reader's keypad, and goes to the relay like a TAN code.
+const askCardPIN = () => askCode(`Card reader: the PIN of the eID card${card?.holder ? ` of ${card.holder}` : ""} (demo card: ${card?.pin ?? "1234"})`, "password");
+
+function askCode(label, type) {
   const box = $("otp");
   const input = $("otp-code");
+  $("otp-label").textContent = label;
+  input.type = type;
   input.value = "";
   box.hidden = false;
   input.focus();
@@ -704,6 +721,17 @@ ready.then(
   (err) => status(`The signing core did not load: ${describe(err)}`),
 );
 devRoots();
+fetch("/demo/eid")
+  .then((r) => (r.ok ? r.json() : null))
+  .then((c) => {
+    card = c;
+    if (card && !card.available) {
+      $("eid-note").hidden = false;
+      $("eid-note").textContent = `No Belgian eID in this demo: ${card.reason}.`;
+    }
+    renderSigners();
+  })
+  .catch(() => {}); // offline and never cached: eID stays offered, signing waits anyway
 if ("serviceWorker" in navigator && location.protocol !== "file:") {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((err) => console.warn("service worker:", err));
 }

@@ -6,7 +6,7 @@
 const VERSION = "__VERSION__";
 const CACHE = `veilsign-demo-${VERSION}`;
 const ASSETS = __ASSETS__;
-const REVALIDATE = new Set(["/", "/demo/roots.pem"]);
+const REVALIDATE = new Set(["/", "/demo/roots.pem", "/demo/eid"]);
 
 self.addEventListener("install", (ev) => {
   ev.waitUntil(
@@ -32,7 +32,7 @@ self.addEventListener("fetch", (ev) => {
   const url = new URL(req.url);
   if (url.origin !== self.location.origin) return;
   if (REVALIDATE.has(url.pathname)) {
-    // The page and the dev CA: fresh when online, the cached copy when not.
+    // The page, the dev CA and the eID card's presence: fresh when online, the cached copy when not.
     ev.respondWith(
       fetch(req)
         .then((res) => {

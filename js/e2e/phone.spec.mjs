@@ -1,9 +1,11 @@
 // The demo on a phone-sized screen (390×844, touch, device scale 2), in a real Chromium: a
-// signer must be able to open a PDF, place fields, approve in the itsme simulator and draw
-// a pen signature with nothing wider than the screen. Screenshots of every step go to
-// e2e/output/phone-*.png for a person to look at.
+// signer must be able to open a PDF, place fields, approve in the itsme simulator, draw a
+// pen signature and type the PIN of the demo eID card (a SoftHSM2 token the relay makes),
+// with nothing wider than the screen. The result passes pdfsig. Screenshots of every step
+// go to e2e/output/phone-*.png for a person to look at.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { approveOnPhone, dragField, drawSignature, outDir, repoDir, startDemo, stopDemo, waitSigned } from "./lib.mjs";
@@ -45,6 +47,8 @@ describe("the demo on a phone", { timeout: Number(process.env.E2E_TIMEOUT ?? 300
       await page.locator(`[data-testid=field-${label}]`).waitFor();
     }
     await page.check("[data-testid=read]");
+    // C signs with the demo eID card; its signature goes to its slot on the signature page.
+    await page.selectOption("[data-testid=method-C]", "eid");
     await assertFitsWidth("fields placed");
     await shot("2-fields");
   });
@@ -62,9 +66,41 @@ describe("the demo on a phone", { timeout: Number(process.env.E2E_TIMEOUT ?? 300
     await drawSignature(page);
     await page.locator("[data-testid=sign-B]").click();
     await waitSigned(page, "B");
-    assert.equal(await page.locator("[data-testid=summary]").textContent(), "Signed and all signatures are valid.");
     assert.equal(await page.locator("[data-testid=signature]").count(), 2);
+  });
+
+  test("C signs with the demo eID card, typing its PIN as on a card reader; pdfsig agrees", async () => {
+    const eid = await (await fetch(relay.base + "/demo/eid")).json();
+    if (!eid.available) {
+      assert.ok(!process.env.CI, `CI must have SoftHSM2 for the demo eID card: ${eid.reason}`);
+      return console.log(`SKIPPED: no demo eID card: ${eid.reason}`);
+    }
+    await page.locator("[data-testid=sign-C]").click();
+    await page.locator("[data-testid=otp-code]").waitFor({ state: "visible", timeout: 60_000 });
+    assert.match(await page.locator("#otp-label").textContent(), /PIN/);
+    await assertFitsWidth("card PIN");
+    await shot("4-card-pin");
+    await page.fill("[data-testid=otp-code]", eid.pin);
+    await page.click("[data-testid=otp-ok]");
+    await waitSigned(page, "C");
+    assert.equal(await page.locator("[data-testid=summary]").textContent(), "Signed and all signatures are valid.");
+    const sigs = await page.locator("[data-testid=signature]").allTextContents();
+    assert.equal(sigs.length, 3, sigs.join("\n"));
+    const c = sigs.find((t) => t.includes("(C)")).replace(/\s/g, "");
+    assert.match(c, /Methodeid/);
+    assert.match(c, new RegExp(`${eid.holder.replace(/\s/g, "")}\\(C\\)`));
+    assert.match(c, /Nationalnumber\d{11}/);
+    assert.match(c, /Qualifiedyes/);
     await assertFitsWidth("signed");
-    await shot("4-signed");
+    await shot("5-signed");
+
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download]")]);
+    const file = join(outDir, "phone-signed.pdf");
+    await dl.saveAs(file);
+    const sig = spawnSync("pdfsig", [file], { encoding: "utf8" });
+    assert.ok(!sig.error, "pdfsig (poppler-utils) is required");
+    const blocks = sig.stdout.split(/^Signature #\d+:/m).slice(1);
+    assert.equal(blocks.length, 3, sig.stdout + sig.stderr);
+    for (const b of blocks) assert.match(b, /Signature Validation: Signature is Valid/, sig.stdout);
   });
 });

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,13 +14,16 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/veilsign/veilsign/relay/internal/backend"
 	"github.com/veilsign/veilsign/relay/internal/csc"
 	"github.com/veilsign/veilsign/relay/internal/demo"
+	"github.com/veilsign/veilsign/relay/internal/demo/democard"
 	"github.com/veilsign/veilsign/relay/internal/devstore"
 	"github.com/veilsign/veilsign/relay/internal/itsmesim"
 	"github.com/veilsign/veilsign/relay/internal/pkcs11signer"
@@ -247,6 +251,15 @@ func wireDemo(cfg *server.Config, mux *http.ServeMux, f *serveFlags, base string
 	cfg.Backends = append(cfg.Backends, seal.NewPen(sealID.Chain, sealID.Key), seal.NewTAN(sealID.Chain, sealID.Key, outbox, seal.Options{}))
 	mux.Handle("/dev/outbox", outbox.Handler())
 	demo.Mount(mux, pki.RootPEM()) // the demo portal at /
+	// The eID card stand-in: a SoftHSM2 token made afresh at each start, when SoftHSM2 is here.
+	cardErr := errors.New("no dev directory for the card")
+	if dir, err := devstore.Dir(); err == nil {
+		var card backend.Backend
+		if card, cardErr = democard.New(filepath.Join(dir, "eid-card"), pki); cardErr == nil {
+			cfg.Backends = append(cfg.Backends, card)
+		}
+	}
+	demo.MountCard(mux, cardErr, democard.Holder, democard.PIN)
 	cfg.Tokens.HMAC = append(cfg.Tokens.HMAC, secret)
 	cfg.Origins = append(cfg.Origins, "localhost:*", "127.0.0.1:*")
 	mux.HandleFunc("/demo/token", func(w http.ResponseWriter, r *http.Request) {

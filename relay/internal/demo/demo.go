@@ -12,10 +12,12 @@
 //	GET /sw.js            the service worker (scope "/")
 //	GET /static/…         the app, the package (veilsign.js, worker, wasm) and pdf.js
 //	GET /demo/roots.pem   the dev CA, so the page can judge trust when it verifies
+//	GET /demo/eid         whether the demo eID card is there (and if not, why)
 package demo
 
 import (
 	"embed"
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"path"
@@ -93,4 +95,28 @@ func serveFile(w http.ResponseWriter, site fs.FS, name string) bool {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.Write(data)
 	return true
+}
+
+// CardStatus is what GET /demo/eid answers: the page offers eID only when Available, and
+// otherwise shows Reason.
+type CardStatus struct {
+	Available bool   `json:"available"`
+	Reason    string `json:"reason,omitempty"`
+	Holder    string `json:"holder,omitempty"`
+	PIN       string `json:"pin,omitempty"`
+}
+
+// MountCard serves GET /demo/eid: the demo eID card of holder with its pin, or why there
+// is none (cardErr).
+func MountCard(mux *http.ServeMux, cardErr error, holder, pin string) {
+	st := CardStatus{Available: cardErr == nil, Holder: holder, PIN: pin}
+	if cardErr != nil {
+		st = CardStatus{Reason: cardErr.Error()}
+	}
+	body, _ := json.Marshal(st)
+	mux.HandleFunc("GET /demo/eid", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentTypes[".json"])
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(body)
+	})
 }
