@@ -87,16 +87,16 @@ async function oursOnce(cert) {
   return { ms: t3 - t0, phases: { copy: t1 - t0, open: t2 - t1, prepare: t3 - t2 }, hashedWith: p.hashedWith, byteRange: p.byteRange };
 }
 
-async function ours({ certURL, runs, budgetMs }) {
-  const cert = await fetchBytes(certURL);
-  const all = [];
-  const t0 = performance.now();
-  for (let i = 0; i < runs; i++) {
-    all.push(await oursOnce(cert));
-    if (performance.now() - t0 > budgetMs) break;
-  }
-  const best = all.reduce((a, b) => (b.ms < a.ms ? b : a));
-  return { best: best.ms, phases: best.phases, times: all.map((r) => r.ms), hashedWith: best.hashedWith, byteRange: best.byteRange };
+let meas = null;
+
+/** A measuring worker that stays up, holding the document, for runs interleaved with ours. */
+async function startMeasureWorker(docURL) {
+  meas = channel(new Worker("/gen/measure-worker.js", { type: "module" }));
+  await meas.call("load", { url: docURL });
+}
+
+async function measureOnce(op) {
+  return meas.call(op, {});
 }
 
 /** Runs op in a fresh worker of the given script `runs` times (bounded by budgetMs); best of them. */
@@ -131,4 +131,4 @@ async function coldStart() {
   return { readyMs: ready, initializeMs: ready - t0, version: await veilsign.version() };
 }
 
-globalThis.bench = { loadDocument, startVeilsign, ours, oursOnce: async (certURL) => oursOnce(await fetchBytes(certURL)), inWorker, coldStart };
+globalThis.bench = { loadDocument, startVeilsign, oursOnce: async (certURL) => oursOnce(await fetchBytes(certURL)), startMeasureWorker, measureOnce, inWorker, coldStart };

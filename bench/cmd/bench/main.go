@@ -87,7 +87,7 @@ func main() {
 		browserMB = 1
 	}
 	rows = append(rows, wasmRows()...)
-	rows = append(rows, browserRows(k, browserMB)...)
+	rows = append(rows, browserRows(k, browserMB, docs[browserMB])...)
 
 	if *smoke {
 		for i := range rows {
