@@ -1,0 +1,264 @@
+// The browser rows of the bench (issues 5 and 7), in Debian's Chromium through
+// playwright-core: open+prepare+digest in the veilsign worker against the browser's SHA-256
+// floor (crypto.subtle.digest and hash-wasm, in a worker) and against the peers
+// (@libpdf/core, zgapdfsigner) on the same file; the cold start to ready; the renderer's
+// peak memory while the worker opens and prepares. Prints one JSON object on stdout;
+// progress goes to stderr. Everything is served from 127.0.0.1.
+//
+//   node browser/run.mjs --doc out/docs/doc-50MB.pdf --cert c.der --key k.pk8 \
+//     [--p12 signer.p12 --p12-pass bench] [--runs 3] [--peer-runs 2] [--cold-runs 5] \
+//     [--peer-timeout-ms 120000] [--work out/browser]
+
+import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const benchDir = dirname(here);
+const repo = dirname(benchDir);
+
+const opt = parseArgs(process.argv.slice(2), {
+  doc: "",
+  cert: "",
+  key: "",
+  p12: "",
+  "p12-pass": "",
+  runs: "5",
+  "peer-runs": "2",
+  "cold-runs": "5",
+  "peer-timeout-ms": "120000",
+  "budget-ms": "20000",
+  work: join(benchDir, "out", "browser"),
+  dist: join(repo, "js", "dist"),
+  chromium: "/usr/bin/chromium",
+});
+
+function parseArgs(argv, defaults) {
+  const o = { ...defaults };
+  for (let i = 0; i < argv.length; i += 2) {
+    const k = argv[i].replace(/^--/, "");
+    if (!(k in o) || i + 1 >= argv.length) throw new Error(`unknown or incomplete argument ${argv[i]}`);
+    o[k] = argv[i + 1];
+  }
+  for (const k of ["doc", "cert", "key"]) if (!o[k]) throw new Error(`--${k} is required`);
+  return o;
+}
+
+const log = (...a) => console.error("browser:", ...a);
+
+// ---- the page's files and a loopback static server ----
+
+mkdirSync(opt.work, { recursive: true });
+// The measuring workers import npm packages (and module workers have no import maps), so
+// they are bundled: the zgapdfsigner one as a classic script, since it needs importScripts.
+for (const [name, format] of [["measure-worker", "esm"], ["zga-worker", "iife"]]) {
+  await esbuild.build({
+    entryPoints: [join(here, "page", `${name}.js`)],
+    outfile: join(opt.work, `${name}.js`),
+    bundle: true,
+    format,
+    target: "es2022",
+    platform: "browser",
+    logLevel: "warning",
+  });
+}
+
+const mounts = {
+  "/bench/": join(here, "page"),
+  "/gen/": opt.work,
+  "/dist/": opt.dist,
+  "/m/": join(benchDir, "node_modules"),
+};
+const files = { "/doc.pdf": opt.doc, "/cert.der": opt.cert, "/key.pk8": opt.key, "/signer.p12": opt.p12 };
+const types = { ".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html", ".wasm": "application/wasm", ".pdf": "application/pdf" };
+
+function pathFor(urlPath) {
+  if (files[urlPath]) return files[urlPath];
+  for (const [prefix, dir] of Object.entries(mounts)) {
+    if (!urlPath.startsWith(prefix)) continue;
+    const p = normalize(join(dir, decodeURIComponent(urlPath.slice(prefix.length))));
+    return p.startsWith(resolve(dir) + sep) ? p : null;
+  }
+  return null;
+}
+
+const server = createServer((req, res) => {
+  const p = pathFor(new URL(req.url, "http://x").pathname);
+  let st;
+  try {
+    st = p && statSync(p);
+  } catch {
+    st = null;
+  }
+  if (!st || !st.isFile()) {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { "content-type": types[extname(p)] ?? "application/octet-stream", "content-length": st.size, "cache-control": "no-store" });
+  createReadStream(p).pipe(res);
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+// ---- Chromium ----
+
+const browser = await chromium.launch({
+  executablePath: opt.chromium,
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const result = { chromium: browser.version(), document: { bytes: statSync(opt.doc).size } };
+const cdp = await browser.newBrowserCDPSession();
+
+async function rendererPids() {
+  const { processInfo } = await cdp.send("SystemInfo.getProcessInfo");
+  return new Set(processInfo.filter((p) => p.type === "renderer").map((p) => p.id));
+}
+
+/** A fresh context and page on the bench page; the context is closed by the caller. */
+async function freshPage() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("console", (m) => m.type() === "error" && log("page:", m.text()));
+  await page.goto(`${base}/bench/index.html`);
+  await page.waitForFunction(() => globalThis.bench);
+  return { context, page };
+}
+
+/** Runs fn(page) on a fresh page, closing it (and its workers) after timeoutMs. */
+async function withPage(name, timeoutMs, fn) {
+  const { context, page } = await freshPage();
+  let timer;
+  try {
+    return await Promise.race([
+      fn(page),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`gave up after ${timeoutMs / 1000} s`)), timeoutMs))),
+    ]);
+  } catch (err) {
+    log(`${name}: ${err.message.split("\n")[0]}`);
+    return { error: err.message.split("\n")[0].slice(0, 300) };
+  } finally {
+    clearTimeout(timer);
+    await context.close();
+  }
+}
+
+const runs = Number(opt.runs);
+const budgetMs = Number(opt["budget-ms"]);
+const peerRuns = Number(opt["peer-runs"]);
+const peerTimeout = Number(opt["peer-timeout-ms"]);
+const docURL = `${base}/doc.pdf`;
+
+try {
+  // Ours and the floor on the same page, interleaved run by run (ours, crypto.subtle,
+  // hash-wasm, again…) so that a busy machine slows all three alike; best of each.
+  log(`ours and the floor, ${(result.document.bytes / 2 ** 20).toFixed(1)} MB, best of ${runs}, interleaved`);
+  Object.assign(
+    result,
+    await withPage("ours", 10 * 60_000, async (page) => {
+      await page.evaluate((u) => bench.loadDocument(u), docURL);
+      const version = await page.evaluate(() => bench.startVeilsign());
+      await page.evaluate((u) => bench.startMeasureWorker(u), docURL);
+      const runsOf = { ours: [], "crypto.subtle.digest": [], "hash-wasm": [] };
+      const t0 = Date.now();
+      for (let i = 0; i < runs && (i === 0 || Date.now() - t0 < budgetMs); i++) {
+        runsOf.ours.push(await page.evaluate((u) => bench.oursOnce(u), "/cert.der"));
+        runsOf["crypto.subtle.digest"].push(await page.evaluate(() => bench.measureOnce("subtle")));
+        runsOf["hash-wasm"].push(await page.evaluate(() => bench.measureOnce("hashwasm")));
+      }
+      const hexes = new Set([...runsOf["crypto.subtle.digest"], ...runsOf["hash-wasm"]].map((r) => r.hex));
+      if (hexes.size !== 1) throw new Error(`crypto.subtle and hash-wasm disagree: ${[...hexes].join(" ")}`);
+      const best = (list) => list.reduce((a, b) => (b.ms < a.ms ? b : a));
+      const summary = (list) => ({ best: best(list).ms, times: list.map((r) => r.ms) });
+      const o = best(runsOf.ours);
+      return {
+        version,
+        ours: { ...summary(runsOf.ours), phases: o.phases, hashedWith: o.hashedWith, byteRange: o.byteRange },
+        floor: { "crypto.subtle.digest": summary(runsOf["crypto.subtle.digest"]), "hash-wasm": summary(runsOf["hash-wasm"]) },
+      };
+    }),
+  );
+
+  log(`@libpdf/core, best of ${peerRuns}`);
+  const libpdfArgs = { keyURL: "/key.pk8", certURL: "/cert.der" };
+  result.peers = {
+    "@libpdf/core": await withPage("@libpdf/core", peerTimeout, (page) =>
+      page.evaluate((a) => bench.inWorker(a), { script: "/gen/measure-worker.js", type: "module", op: "libpdf", args: libpdfArgs, docURL, runs: peerRuns, budgetMs }),
+    ),
+  };
+  if (opt.p12) {
+    log(`zgapdfsigner, best of ${peerRuns}`);
+    const zgaArgs = { p12URL: "/signer.p12", password: opt["p12-pass"] };
+    result.peers.zgapdfsigner = await withPage("zgapdfsigner", peerTimeout, (page) =>
+      page.evaluate((a) => bench.inWorker(a), { script: "/gen/zga-worker.js", type: "classic", op: "zga", args: zgaArgs, docURL, runs: peerRuns, budgetMs }),
+    );
+  } else {
+    result.peers.zgapdfsigner = { error: "no PKCS#12 of the dev key (openssl failed)" };
+  }
+
+  // Cold start: a new context each time, so nothing is cached (the server also says no-store).
+  log(`cold start, best of ${opt["cold-runs"]}`);
+  const cold = [];
+  for (let i = 0; i < Number(opt["cold-runs"]); i++) {
+    const r = await withPage("cold start", 60_000, (page) => page.evaluate(() => bench.coldStart()));
+    if (r.error) throw new Error(`cold start: ${r.error}`);
+    cold.push(r);
+  }
+  result.coldStart = { best: Math.min(...cold.map((c) => c.initializeMs)), runs: cold };
+
+  // Memory varies from run to run (V8 tiers WASM code up in the background): the median of
+  // up to three fresh pages, with every run's figure beside it.
+  const memRuns = Math.min(3, Number(opt["cold-runs"]));
+  log(`worker peak memory, median of ${memRuns}`);
+  const mem = [];
+  for (let i = 0; i < memRuns; i++) mem.push(await measureMemory());
+  const ok = mem.filter((m) => !m.error).sort((a, b) => a.extraMB - b.extraMB);
+  result.memory = ok.length ? { ...ok[(ok.length - 1) >> 1], runsExtraMB: mem.map((m) => m.extraMB ?? m.error) } : mem[0];
+} finally {
+  await browser.close();
+  server.close();
+}
+process.stdout.write(JSON.stringify(result) + "\n");
+
+/**
+ * The renderer's peak RSS (VmHWM) while a fresh veilsign worker starts, opens and prepares
+ * the document, minus its RSS just before, with the page already holding its own copy of
+ * the document (the caller's bytes, not the worker's). Workers run in their page's
+ * renderer process, so this is the worker's memory plus whatever the page allocates meanwhile
+ * (the buffer it fills and transfers). The high-water mark is reset (clear_refs 5) first.
+ */
+async function measureMemory() {
+  const before = await rendererPids();
+  const { context, page } = await freshPage();
+  try {
+    await page.evaluate((u) => bench.loadDocument(u), docURL);
+    const fresh = [...(await rendererPids())].filter((p) => !before.has(p));
+    // The page's renderer is the new one holding the document (Chromium may also start a spare).
+    const pid = fresh.map((p) => ({ p, rss: status(p).VmRSS ?? 0 })).sort((a, b) => b.rss - a.rss)[0]?.p;
+    if (!pid) return { error: "no new renderer process found" };
+    const gc = await context.newCDPSession(page);
+    await gc.send("HeapProfiler.collectGarbage");
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    const baseline = status(pid).VmRSS;
+    await page.evaluate(() => bench.startVeilsign());
+    const ready = status(pid).VmHWM;
+    await page.evaluate((u) => bench.oursOnce(u), "/cert.der");
+    const peak = status(pid).VmHWM;
+    const mb = (kb) => kb / 1024;
+    return { pid, baselineMB: mb(baseline), peakMB: mb(peak), readyExtraMB: mb(ready - baseline), extraMB: mb(peak - baseline) };
+  } finally {
+    await context.close();
+  }
+}
+
+function status(pid) {
+  const out = {};
+  for (const line of readFileSync(`/proc/${pid}/status`, "utf8").split("\n")) {
+    const m = line.match(/^(\w+):\s+(\d+) kB/);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
