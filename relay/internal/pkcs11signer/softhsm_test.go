@@ -5,17 +5,11 @@ package pkcs11signer
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	encasn1 "encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,13 +19,12 @@ import (
 	"testing"
 
 	"github.com/miekg/pkcs11"
-	"golang.org/x/crypto/cryptobyte"
-	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/veilsign/veilsign/internal/testtool"
 	"github.com/veilsign/veilsign/pdfcore/cms"
 	"github.com/veilsign/veilsign/pdfcore/devpki"
 	"github.com/veilsign/veilsign/relay/internal/backend"
+	"github.com/veilsign/veilsign/relay/internal/softhsm"
 )
 
 const (
@@ -40,14 +33,6 @@ const (
 	soPIN      = "5678"
 	ecLabel    = "hsm-p256"
 )
-
-// softhsmModules are where Debian (and a source build) put SoftHSM's PKCS#11 library.
-var softhsmModules = []string{
-	"/usr/lib/softhsm/libsofthsm2.so",
-	"/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/local/lib/softhsm/libsofthsm2.so",
-}
 
 // fixture is a SoftHSM token holding an eID-like RSA key ("Signature", PIN asked again
 // for every signature) with its certificate and the CA certificates, and an HSM-like
@@ -64,35 +49,20 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	util := testtool.Require(t, "softhsm2-util")
-	f := &fixture{}
-	for _, m := range softhsmModules {
-		if _, err := os.Stat(m); err == nil {
-			f.module = m
-			break
-		}
-	}
-	if f.module == "" {
+	testtool.Require(t, "softhsm2-util")
+	util, module, err := softhsm.Find()
+	if err != nil {
 		if testtool.InCI() {
-			t.Fatalf("softhsm2-util is installed but libsofthsm2.so is not in %v", softhsmModules)
+			t.Fatal(err)
 		}
-		t.Skipf("SKIPPED: libsofthsm2.so not found in %v", softhsmModules)
+		t.Skipf("SKIPPED: %v", err)
 	}
-	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	if err := os.Mkdir(tokens, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"), 0o600); err != nil {
+	f := &fixture{module: module}
+	conf, err := softhsm.Init(util, t.TempDir(), tokenLabel, userPIN, soPIN)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("SOFTHSM2_CONF", conf)
-	if out, err := exec.Command(util, "--init-token", "--free", "--label", tokenLabel, "--pin", userPIN, "--so-pin", soPIN).CombinedOutput(); err != nil {
-		t.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
-	}
-
-	var err error
 	if f.pki, err = devpki.New(); err != nil {
 		t.Fatal(err)
 	}
@@ -102,168 +72,34 @@ func newFixture(t *testing.T) *fixture {
 
 	// Set the token up through PKCS#11 itself, then let go of the module before the
 	// Signers load it.
-	c := pkcs11.New(f.module)
-	if c == nil {
-		t.Fatalf("cannot load %s", f.module)
-	}
-	defer c.Destroy()
-	if err := c.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Finalize()
-	slots, err := c.GetSlotList(true)
+	card, err := softhsm.Open(module, tokenLabel, userPIN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
-	for _, s := range slots {
-		if info, err := c.GetTokenInfo(s); err == nil && trimLabel(info.Label) == tokenLabel {
-			f.slot, found = s, true
-		}
-	}
-	if !found {
-		t.Fatalf("token %q not found after softhsm2-util --init-token", tokenLabel)
-	}
-	sh, err := c.OpenSession(f.slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseSession(sh)
-	if err := c.Login(sh, pkcs11.CKU_USER, userPIN); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Logout(sh)
-
+	defer card.Close()
+	f.slot = card.Slot()
 	anna := devpki.Person{GivenName: "Anna", Surname: "Peeters", SerialNumber: "89112433518", Locality: "Brussel"}
-	rsaPub := generateRSA(t, c, sh, EIDCertLabel, []byte{0x03})
-	id, err := f.pki.IssueQualifiedWithKey(anna, publicOnly{rsaPub})
+	if f.rsa, err = card.AddCardKey(EIDCertLabel, f.pki, anna); err != nil {
+		t.Fatal(err)
+	}
+	ecPub, err := card.GenerateEC(ecLabel, []byte{0x20})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.rsa = id.Chain
-	importCert(t, c, sh, EIDCertLabel, []byte{0x03}, id.Chain[0])
-	importCert(t, c, sh, "CA", []byte{0x10}, id.Chain[1])
-	importCert(t, c, sh, "Root", []byte{0x11}, id.Chain[2])
-
-	ecPub := generateEC(t, c, sh, ecLabel, []byte{0x20})
-	id, err = f.pki2.IssueQualifiedWithKey(devpki.Person{GivenName: "Jan", Surname: "Janssens", SerialNumber: "89112433518"}, publicOnly{ecPub})
+	id, err := f.pki2.IssueQualifiedWithKey(devpki.Person{GivenName: "Jan", Surname: "Janssens", SerialNumber: "89112433518"}, softhsm.PublicOnly{Key: ecPub})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.ec = id.Chain
-	importCert(t, c, sh, ecLabel, []byte{0x20}, id.Chain[0])
-
+	if err := card.StoreCertificate(ecLabel, []byte{0x20}, id.Chain[0]); err != nil {
+		t.Fatal(err)
+	}
 	// A certificate whose key is not on the token.
 	f.orphans = f.pki.Seal().Chain
-	importCert(t, c, sh, "orphan", []byte{0x99}, f.orphans[0])
+	if err := card.StoreCertificate("orphan", []byte{0x99}, f.orphans[0]); err != nil {
+		t.Fatal(err)
+	}
 	return f
-}
-
-// publicOnly lets devpki issue a certificate for a key that stays on the token: the CA
-// signs, so the subject key only has to tell its public half.
-type publicOnly struct{ pub crypto.PublicKey }
-
-func (p publicOnly) Public() crypto.PublicKey { return p.pub }
-func (p publicOnly) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
-	return nil, errors.New("the private key is on the token")
-}
-
-func keyTemplates(label string, id []byte, keyType uint) (pub, priv []*pkcs11.Attribute) {
-	pub = []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY),
-		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, keyType),
-		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
-		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true),
-		pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
-	}
-	priv = []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
-		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, keyType),
-		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
-		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
-		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
-		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false),
-		pkcs11.NewAttribute(pkcs11.CKA_SIGN, true),
-		pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
-	}
-	return pub, priv
-}
-
-// generateRSA makes an RSA-2048 key pair on the token that, like an eID signature key,
-// needs the PIN for every signature (CKA_ALWAYS_AUTHENTICATE).
-func generateRSA(t *testing.T, c *pkcs11.Ctx, sh pkcs11.SessionHandle, label string, id []byte) *rsa.PublicKey {
-	t.Helper()
-	pubT, privT := keyTemplates(label, id, pkcs11.CKK_RSA)
-	pubT = append(pubT,
-		pkcs11.NewAttribute(pkcs11.CKA_MODULUS_BITS, 2048),
-		pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
-	privT = append(privT, pkcs11.NewAttribute(pkcs11.CKA_ALWAYS_AUTHENTICATE, true))
-	pubH, _, err := c.GenerateKeyPair(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
-	if err != nil {
-		t.Fatalf("C_GenerateKeyPair RSA: %v", err)
-	}
-	attrs, err := c.GetAttributeValue(sh, pubH, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_MODULUS, nil),
-		pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, nil),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &rsa.PublicKey{N: new(big.Int).SetBytes(attrs[0].Value), E: int(new(big.Int).SetBytes(attrs[1].Value).Int64())}
-}
-
-// generateEC makes an ECDSA P-256 key pair on the token.
-func generateEC(t *testing.T, c *pkcs11.Ctx, sh pkcs11.SessionHandle, label string, id []byte) *ecdsa.PublicKey {
-	t.Helper()
-	params, err := encasn1.Marshal(encasn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}) // prime256v1
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubT, privT := keyTemplates(label, id, pkcs11.CKK_EC)
-	pubT = append(pubT, pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, params))
-	pubH, _, err := c.GenerateKeyPair(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_EC_KEY_PAIR_GEN, nil)}, pubT, privT)
-	if err != nil {
-		t.Fatalf("C_GenerateKeyPair EC: %v", err)
-	}
-	attrs, err := c.GetAttributeValue(sh, pubH, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_EC_POINT, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// CKA_EC_POINT is the DER OCTET STRING holding the uncompressed point.
-	in := cryptobyte.String(attrs[0].Value)
-	var point []byte
-	if !in.ReadASN1Bytes(&point, asn1.OCTET_STRING) || !in.Empty() {
-		point = attrs[0].Value
-	}
-	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point)
-	if err != nil {
-		t.Fatalf("CKA_EC_POINT %x: %v", attrs[0].Value, err)
-	}
-	return pub
-}
-
-func importCert(t *testing.T, c *pkcs11.Ctx, sh pkcs11.SessionHandle, label string, id []byte, cert *x509.Certificate) {
-	t.Helper()
-	serial, err := encasn1.Marshal(cert.SerialNumber)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateObject(sh, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_CERTIFICATE),
-		pkcs11.NewAttribute(pkcs11.CKA_CERTIFICATE_TYPE, pkcs11.CKC_X_509),
-		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
-		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
-		pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
-		pkcs11.NewAttribute(pkcs11.CKA_SUBJECT, cert.RawSubject),
-		pkcs11.NewAttribute(pkcs11.CKA_ISSUER, cert.RawIssuer),
-		pkcs11.NewAttribute(pkcs11.CKA_SERIAL_NUMBER, serial),
-		pkcs11.NewAttribute(pkcs11.CKA_VALUE, cert.Raw),
-	}); err != nil {
-		t.Fatalf("C_CreateObject certificate %q: %v", label, err)
-	}
 }
 
 // recorder is the page: it keeps the states reported.

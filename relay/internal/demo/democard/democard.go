@@ -10,8 +10,6 @@ package democard
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
 
 	"github.com/veilsign/veilsign/relay/internal/backend"
 	"github.com/veilsign/veilsign/relay/internal/pkcs11signer"
@@ -28,30 +26,8 @@ const Holder = "Eva Peeters"
 // TokenLabel is the label of the token, as a Belgian eID card's.
 const TokenLabel = "BELPIC"
 
-// modules are where Debian (and a source build) put SoftHSM's PKCS#11 library.
-var modules = []string{
-	"/usr/lib/softhsm/libsofthsm2.so",
-	"/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/local/lib/softhsm/libsofthsm2.so",
-}
-
 // ErrNoSoftHSM says why the demo has no eID card.
 var ErrNoSoftHSM = errors.New("the demo eID card needs SoftHSM2 (apt-get install softhsm2)")
-
-// findSoftHSM returns the softhsm2-util command and the PKCS#11 module, or ErrNoSoftHSM.
-func findSoftHSM() (util, module string, err error) {
-	util, err = exec.LookPath("softhsm2-util")
-	if err != nil {
-		return "", "", ErrNoSoftHSM
-	}
-	for _, m := range modules {
-		if _, err := os.Stat(m); err == nil {
-			return util, m, nil
-		}
-	}
-	return "", "", ErrNoSoftHSM
-}
 
 // reader puts the card in a card reader: the PIN is asked of the signer in the page, for
 // each signature, through the session's Interaction.
