@@ -56,7 +56,7 @@ func main() {
 	var rows []Row
 
 	// 1 and 5: native sign against the floor and the peers, with time and peak memory.
-	var signMs, signPeak, verifyMs, verifyPeak, mbs []float64
+	var signMs, signPeak, verifyMs, verifyPeak, mbs, floors []float64
 	for _, mb := range sizes {
 		data := docs[mb]
 		r, signed, peak := benchSign(k, mb, data)
@@ -64,10 +64,10 @@ func main() {
 		// A single-signature document of this size for the verify scaling series.
 		vms, vpeak := benchVerifyOne(k, signed)
 		mbs = append(mbs, float64(len(data))/(1<<20))
-		signMs, signPeak = append(signMs, r.Ours), append(signPeak, peak)
+		signMs, signPeak, floors = append(signMs, r.Ours), append(signPeak, peak), append(floors, *r.Floor)
 		verifyMs, verifyPeak = append(verifyMs, vms), append(verifyPeak, vpeak)
 	}
-	rows = append(rows, scalingRows(sizes, mbs, signMs, signPeak, verifyMs, verifyPeak)...)
+	rows = append(rows, scalingRows(sizes, mbs, floors, signMs, signPeak, verifyMs, verifyPeak)...)
 
 	// 2: native verify of a 5-signature document.
 	rows = append(rows, benchVerifyFive(k, docs[fiveMB], fiveMB))

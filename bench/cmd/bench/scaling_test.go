@@ -34,7 +34,7 @@ func TestMeasureGrowth(t *testing.T) {
 		if g.slope < c.minSlope || g.slope > c.max {
 			t.Errorf("%s: slope %.3f, want %.2f–%.2f", c.name, g.slope, c.minSlope, c.max)
 		}
-		if pass := g.slope <= maxScalingSlope; pass != c.passes {
+		if pass := g.passes(false); pass != c.passes {
 			t.Errorf("%s: pass %v, want %v", c.name, pass, c.passes)
 		}
 		if sizes[g.from] != c.fromMB {
@@ -50,5 +50,26 @@ func TestMeasureGrowth(t *testing.T) {
 	// With two sizes only, both are used whatever they are.
 	if g := measureGrowth([]int{1, 10}, []float64{1, 10}, []float64{1, 10}, 0.01); g.from != 0 || math.Abs(g.slope-1) > 1e-9 {
 		t.Errorf("two sizes: from %d slope %.3f", g.from, g.slope)
+	}
+}
+
+// A time series measured while the machine slowed down grows faster than a line, and so
+// does the floor measured alongside it: compared with the floor it passes; a series that
+// outgrows its floor does not.
+func TestGrowthAgainstFloor(t *testing.T) {
+	for _, c := range []struct {
+		name              string
+		slope, floorSlope float64
+		timed, passes     bool
+	}{
+		{"linear", 1.0, 1.0, true, true},
+		{"machine slowed down", 1.25, 1.2, true, true},
+		{"outgrows its floor", 1.25, 1.0, true, false},
+		{"memory has no floor", 1.25, 1.2, false, false},
+	} {
+		g := growth{slope: c.slope, floorSlope: c.floorSlope}
+		if got := g.passes(c.timed); got != c.passes {
+			t.Errorf("%s: passes %v, want %v", c.name, got, c.passes)
+		}
 	}
 }
