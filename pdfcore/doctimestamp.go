@@ -61,7 +61,7 @@ func PrepareDocTimestamp(doc *Document, opts TimestampOptions) (*Prepared, error
 	body.WriteString("\n/Contents ")
 	contentsAt := body.Len()
 	body.WriteByte('<')
-	body.Write(bytes.Repeat([]byte("0"), 2*reserve))
+	writeHexZeros(&body, 2*reserve)
 	body.WriteString(">\n>>")
 	sigNum := b.u.Alloc()
 	b.u.Set(sigNum, body.Bytes())

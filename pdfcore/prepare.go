@@ -216,9 +216,23 @@ func (b *builder) signatureDict(t *target, reserve int) ([]byte, int) {
 	s.WriteString("\n/Contents ")
 	at := s.Len()
 	s.WriteByte('<')
-	s.Write(bytes.Repeat([]byte("0"), 2*reserve))
+	writeHexZeros(&s, 2*reserve)
 	s.WriteString(">\n>>")
 	return s.Bytes(), at
+}
+
+// hexZeros is copied in chunks into /Contents placeholders: a slice of the whole
+// reservation (up to 2 MB of hex) would be allocated, cleared, filled and copied again.
+var hexZeros = bytes.Repeat([]byte("0"), 4096)
+
+// writeHexZeros writes n '0' characters to b, growing it once.
+func writeHexZeros(b *bytes.Buffer, n int) {
+	b.Grow(n)
+	for n > 0 {
+		k := min(n, len(hexZeros))
+		b.Write(hexZeros[:k])
+		n -= k
+	}
 }
 
 // Version is written to each signature's /Prop_Build.

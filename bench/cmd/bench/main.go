@@ -8,12 +8,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
@@ -31,7 +27,6 @@ import (
 
 	"github.com/veilsign/veilsign/pdfcore"
 	"github.com/veilsign/veilsign/pdfcore/cms"
-	"github.com/veilsign/veilsign/pdfcore/devpki"
 )
 
 var (
@@ -61,18 +56,18 @@ func main() {
 	var rows []Row
 
 	// 1 and 5: native sign against the floor and the peers, with time and peak memory.
-	var signMs, signPeak, verifyMs, verifyPeak, mbs []float64
+	var signMs, signPeak, verifyMs, verifyPeak, mbs, signFloors, verifyFloors []float64
 	for _, mb := range sizes {
 		data := docs[mb]
 		r, signed, peak := benchSign(k, mb, data)
 		rows = append(rows, r)
 		// A single-signature document of this size for the verify scaling series.
-		vms, vpeak := benchVerifyOne(k, signed)
+		vfloor, vms, vpeak := benchVerifyOne(k, signed)
 		mbs = append(mbs, float64(len(data))/(1<<20))
-		signMs, signPeak = append(signMs, r.Ours), append(signPeak, peak)
-		verifyMs, verifyPeak = append(verifyMs, vms), append(verifyPeak, vpeak)
+		signMs, signPeak, signFloors = append(signMs, r.Ours), append(signPeak, peak), append(signFloors, *r.Floor)
+		verifyMs, verifyPeak, verifyFloors = append(verifyMs, vms), append(verifyPeak, vpeak), append(verifyFloors, vfloor)
 	}
-	rows = append(rows, scalingRows(sizes, mbs, signMs, signPeak, verifyMs, verifyPeak)...)
+	rows = append(rows, scalingRows(sizes, mbs, signFloors, signMs, signPeak, verifyFloors, verifyMs, verifyPeak)...)
 
 	// 2: native verify of a 5-signature document.
 	rows = append(rows, benchVerifyFive(k, docs[fiveMB], fiveMB))
@@ -120,7 +115,9 @@ func must(err error) {
 	}
 }
 
-// ---- documents and keys ----
+// ---- documents ----
+
+// The signing identity every implementation uses is made in keys.go.
 
 func generate(sizes []int) map[int][]byte {
 	dir, _ := filepath.Abs(filepath.Join(*outDir, "docs"))
@@ -140,42 +137,6 @@ func generate(sizes []int) map[int][]byte {
 		docs[s] = d
 	}
 	return docs
-}
-
-type keys struct {
-	pki     *devpki.PKI
-	id      *devpki.Identity // RSA-2048 qualified signer, the key every implementation uses
-	seal    *devpki.Identity
-	p12     string
-	p12Pass string
-	roots   *x509.CertPool
-}
-
-func newKeys() *keys {
-	pki, err := devpki.New()
-	must(err)
-	rk, err := rsa.GenerateKey(rand.Reader, 2048)
-	must(err)
-	id, err := pki.IssueQualifiedWithKey(devpki.Person{GivenName: "Jan", Surname: "Peeters",
-		SerialNumber: devpki.NationalNumber(time.Date(1989, 11, 24, 0, 0, 0, 0, time.UTC), 335, true)}, rk)
-	must(err)
-	k := &keys{pki: pki, id: id, seal: pki.Seal(), p12Pass: "bench", roots: pki.Roots()}
-	// The same key as PKCS#12 for the Node peer (node-forge reads only the legacy PBEs).
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rk)})
-	var chain bytes.Buffer
-	// Only the RSA leaf: node-forge cannot parse the dev PKI's ECDSA CA certificates.
-	pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: id.Chain[0].Raw})
-	kp, cp := filepath.Join(*outDir, "signer-key.pem"), filepath.Join(*outDir, "signer-chain.pem")
-	must(os.WriteFile(kp, keyPEM, 0o600))
-	must(os.WriteFile(cp, chain.Bytes(), 0o644))
-	k.p12 = filepath.Join(*outDir, "signer.p12")
-	out, err := exec.Command("openssl", "pkcs12", "-export", "-inkey", kp, "-in", cp, "-out", k.p12,
-		"-passout", "pass:"+k.p12Pass, "-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1").CombinedOutput()
-	if err != nil {
-		log.Printf("openssl pkcs12: %v: %s (the Node peer is skipped)", err, out)
-		k.p12 = ""
-	}
-	return k
 }
 
 // ---- timing helpers ----
@@ -244,111 +205,6 @@ func reps(data []byte) int {
 	return 5
 }
 
-// ---- sign ----
-
-func signPlan() *pdfcore.Plan {
-	return &pdfcore.Plan{Signers: []pdfcore.Signer{{Label: "A", Name: "Jan Peeters", Method: pdfcore.MethodX509,
-		Field: &pdfcore.Field{Page: 1, Rect: pdfcore.Rect{LLX: 300, LLY: 20, URX: 540, URY: 55}}}}}
-}
-
-// oursSign is what a native signature costs: Open, Prepare, the CMS from the in-process
-// key, and EmbedUpdate (the incremental update written after the original bytes).
-func oursSign(k *keys, data []byte) (update []byte, p *pdfcore.Prepared) {
-	doc, err := pdfcore.Open(data)
-	must(err)
-	p, err = pdfcore.Prepare(doc, signPlan(), "A", k.id.Chain, pdfcore.Options{Time: time.Unix(1795000000, 0)})
-	must(err)
-	der, err := cms.Sign(p.Digest, crypto.SHA256, k.id.Chain, k.id.Key)
-	must(err)
-	update, err = pdfcore.EmbedUpdate(p, der)
-	must(err)
-	return update, p
-}
-
-func benchSign(k *keys, mb int, data []byte) (Row, []byte, float64) {
-	log.Printf("sign %d MB", mb)
-	upd, _ := oursSign(k, data) // warm up
-	signed := append(append([]byte{}, data...), upd...)
-	floor := floorMs(data)
-	ours := best(reps(data), 5*time.Second, func() { oursSign(k, data) })
-	peak := peakHeap(func() { oursSign(k, data) })
-	r := Row{Measure: fmt.Sprintf("sign %d MB", mb), Unit: "ms", Ours: ours, Floor: f(floor),
-		Peers: map[string]any{}, Ratio: map[string]float64{"x-floor": ours / floor},
-		Goal: "≤ 1.5× floor; ≥ 3× faster than each peer"}
-	pass := ours <= 1.5*floor
-	var notes []string
-	notes = append(notes, fmt.Sprintf("peak extra heap %.0f MB (%.2f× file)", peak/(1<<20), peak/float64(len(data))))
-
-	// github.com/digitorus/pdfsign, in process, same file and key.
-	pdfsignMs, err := pdfsignPeer(k, data, reps(data))
-	if err != nil {
-		r.Peers["digitorus/pdfsign"] = "failed: " + err.Error()
-		notes = append(notes, "digitorus/pdfsign could not sign: "+err.Error())
-	} else {
-		r.Peers["digitorus/pdfsign"] = pdfsignMs
-		r.Ratio["x-faster-than-pdfsign"] = pdfsignMs / ours
-		pass = pass && pdfsignMs >= 3*ours
-	}
-	// @signpdf/signpdf with placeholder-plain in Node, same file and key.
-	if k.p12 != "" && !*noPeers {
-		res, err := nodeSignpdf(k, mb, reps(data))
-		if err != nil {
-			r.Peers["@signpdf/signpdf"] = "failed: " + err.Error()
-			notes = append(notes, "@signpdf/signpdf could not sign: "+err.Error())
-		} else {
-			r.Peers["@signpdf/signpdf"] = res.Ms
-			r.Peers["hash-wasm sha256 (Node)"] = res.HashWasmMs
-			r.Ratio["x-faster-than-signpdf"] = res.Ms / ours
-			pass = pass && res.Ms >= 3*ours
-		}
-	} else {
-		r.Peers["@signpdf/signpdf"] = "not run"
-	}
-	r.Pass = b(pass)
-	r.Note = strings.Join(notes, "; ")
-	if !pass && !*smoke {
-		profile(fmt.Sprintf("sign-%dMB", mb), func() { oursSign(k, data) })
-	}
-	return r, signed, peak
-}
-
-type nodeResult struct {
-	OK         bool    `json:"ok"`
-	Ms         float64 `json:"ms"`
-	HashWasmMs float64 `json:"hashwasm_ms"`
-	Error      string  `json:"error"`
-}
-
-func nodeSignpdf(k *keys, mb, runs int) (*nodeResult, error) {
-	file, _ := filepath.Abs(filepath.Join(*outDir, "docs", fmt.Sprintf("doc-%dMB.pdf", mb)))
-	p12, _ := filepath.Abs(k.p12)
-	out, _ := filepath.Abs(filepath.Join(*outDir, fmt.Sprintf("signpdf-%dMB.pdf", mb)))
-	cmd := exec.Command("node", "--max-old-space-size=4096", "node/signpdf.mjs", file, p12, k.p12Pass, strconv.Itoa(runs), out)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	o, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("node: %v: %s", err, lastLine(stderr.String()))
-	}
-	var res nodeResult
-	if err := json.Unmarshal(bytes.TrimSpace(o), &res); err != nil {
-		return nil, fmt.Errorf("node output %q: %v", o, err)
-	}
-	if !res.OK {
-		return nil, fmt.Errorf("%s", res.Error)
-	}
-	return &res, nil
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	l := lines[len(lines)-1]
-	if len(l) > 200 {
-		l = l[:200]
-	}
-	return l
-}
-
 // ---- verify ----
 
 func oursVerify(k *keys, data []byte, want int) {
@@ -359,11 +215,13 @@ func oursVerify(k *keys, data []byte, want int) {
 	}
 }
 
-func benchVerifyOne(k *keys, signed []byte) (ms, peak float64) {
+// benchVerifyOne times the verification of a one-signature document beside its floor,
+// for the scaling rows.
+func benchVerifyOne(k *keys, signed []byte) (floor, ms, peak float64) {
 	oursVerify(k, signed, 1)
-	ms = best(reps(signed), 5*time.Second, func() { oursVerify(k, signed, 1) })
+	floor, ms = bestBesideFloor(signed, besideFloorRuns, 5*time.Second, func() { oursVerify(k, signed, 1) })
 	peak = peakHeap(func() { oursVerify(k, signed, 1) })
-	return ms, peak
+	return floor, ms, peak
 }
 
 func fiveSignatures(k *keys, data []byte) []byte {
@@ -426,49 +284,6 @@ func benchVerifyFive(k *keys, base []byte, mb int) Row {
 		profile(fmt.Sprintf("verify-five-%dMB", mb), func() { oursVerify(k, data, 5) })
 	}
 	return r
-}
-
-// ---- scaling ----
-
-// slope is the least-squares slope of log(y) over log(x).
-func slope(x, y []float64) float64 {
-	var sx, sy, sxx, sxy float64
-	n := float64(len(x))
-	for i := range x {
-		lx, ly := math.Log(x[i]), math.Log(y[i])
-		sx, sy, sxx, sxy = sx+lx, sy+ly, sxx+lx*lx, sxy+lx*ly
-	}
-	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
-}
-
-func scalingRows(sizes []int, mbs, signMs, signPeak, verifyMs, verifyPeak []float64) []Row {
-	series := func(v []float64, scale float64, unit string) string {
-		var parts []string
-		for i := range v {
-			parts = append(parts, fmt.Sprintf("%d MB: %.1f %s", sizes[i], v[i]/scale, unit))
-		}
-		return strings.Join(parts, ", ")
-	}
-	var rows []Row
-	for _, s := range []struct {
-		name  string
-		v     []float64
-		scale float64
-		unit  string
-	}{{"sign time", signMs, 1, "ms"}, {"sign peak extra heap", signPeak, 1 << 20, "MB"},
-		{"verify time (1 signature)", verifyMs, 1, "ms"}, {"verify peak extra heap (1 signature)", verifyPeak, 1 << 20, "MB"}} {
-		r := Row{Measure: "scaling: " + s.name, Unit: "log-log slope", Peers: map[string]any{}, Ratio: map[string]float64{},
-			Goal: "linear: slope 0.85–1.15", Note: series(s.v, s.scale, s.unit)}
-		if len(sizes) >= 2 {
-			r.Ours = slope(mbs, s.v)
-			r.Pass = b(r.Ours >= 0.85 && r.Ours <= 1.15)
-			log.Printf("scaling %s: log-log slope %.3f (%s)", s.name, r.Ours, r.Note)
-		} else {
-			r.Note += " (one size: no slope)"
-		}
-		rows = append(rows, r)
-	}
-	return rows
 }
 
 // ---- relay ----

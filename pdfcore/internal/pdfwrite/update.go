@@ -66,9 +66,14 @@ func (u *Update) Write() (*Result, error) {
 		b.WriteByte('\n') // the previous %%EOF must end its line
 	}
 	nums := make([]int, 0, len(u.objs)+1)
-	for n := range u.objs {
+	size := 1024 // trailer and cross-reference section, grown if need be
+	for n, body := range u.objs {
 		nums = append(nums, n)
+		size += len(body) + 40
 	}
+	// One allocation for the whole update: growing by doubling copied it about twice over,
+	// and it holds the whole /Contents reservation.
+	b.Grow(size)
 	sort.Ints(nums)
 	offsets := map[int]int{}
 	abs := map[int]int64{}
