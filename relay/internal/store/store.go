@@ -62,6 +62,13 @@ type Audit struct {
 	Outcome    string // signed, refused, failed
 }
 
+// Booking is what CompleteJob books for a finished signature.
+type Booking struct {
+	Audit   Audit
+	Credits float64
+	Priced  bool // false: the method has no price, no credit row is touched
+}
+
 // Credit is a portal's consumption for one signer, in OKSign's shape.
 type Credit struct {
 	SignerID      string  `json:"signerid"`
@@ -88,6 +95,11 @@ type Store interface {
 	// FinishJob records a job's progress or outcome: signed or done with a CMS, failed
 	// with a code. Only a pending or signed job changes.
 	FinishJob(ctx context.Context, j *Job) error
+	// CompleteJob records a job done, as FinishJob, and in the same transaction books it:
+	// the audit record and, when b.Priced, b.Credits for (b.Audit.SignerID, b.Audit.Method).
+	// A signature is thus never stored without its booking, and never booked twice: when
+	// the job is already done with the same CMS nothing changes and nil is returned.
+	CompleteJob(ctx context.Context, j *Job, b *Booking) error
 	// PendingJobs lists the session's jobs that are done but not acknowledged, or pending.
 	PendingJobs(ctx context.Context, sessionID string) ([]*Job, error)
 	// Acknowledge marks a done job as delivered.
@@ -124,4 +136,8 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	ErrExists   = errors.New("store: already exists")
 	ErrLimit    = errors.New("store: the session's signature limit is reached")
+	// ErrUnwritable marks a write the store could not make because it cannot take writes
+	// now: a full disk, an I/O error, a read-only file. It passes once the cause is fixed,
+	// so callers refuse new work and keep what they have, rather than give up on it.
+	ErrUnwritable = errors.New("store: cannot write")
 )

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/veilsign/veilsign/relay/internal/store"
@@ -326,28 +327,57 @@ func (s *DB) FinishJob(ctx context.Context, j *store.Job) error {
 	if err := rules.CheckFinish(j); err != nil {
 		return err
 	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := finish(ctx, tx, j)
+		return err
+	})
+}
+
+// CompleteJob implements store.Store. The job's row is updated first, so two relays
+// completing the same job at once book it once: the second waits on the row lock and then
+// finds it done.
+func (s *DB) CompleteJob(ctx context.Context, j *store.Job, b *store.Booking) error {
+	if err := rules.CheckComplete(j, b); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		changed, err := finish(ctx, tx, j)
+		if err != nil || !changed {
+			return err
+		}
+		if err := addAudit(ctx, tx, &b.Audit); err != nil {
+			return err
+		}
+		if b.Priced {
+			return addCredit(ctx, tx, b.Audit.SignerID, b.Audit.Method, b.Credits)
+		}
+		return nil
+	})
+}
+
+// finish records j's outcome in tx; changed is false when the same outcome was already
+// recorded.
+func finish(ctx context.Context, tx pgx.Tx, j *store.Job) (changed bool, err error) {
 	var cms []byte
 	if j.State == store.JobDone || j.State == store.JobSigned {
 		cms = j.CMS
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		now := rules.Now()
-		tag, err := tx.Exec(ctx, `UPDATE jobs SET state = $1, cms = $2, err_code = $3, err_msg = $4,
-			updated = $5 WHERE session_id = $6 AND digest = $7 AND state IN ('pending', 'signed')
-			AND EXISTS (SELECT 1 FROM sessions WHERE id = $6 AND expires > $5)`,
-			j.State, cms, j.ErrCode, j.ErrMsg, now, j.SessionID, j.Digest)
-		if err != nil {
-			return fmt.Errorf("store: finish job: %w", err)
-		}
-		if tag.RowsAffected() == 1 {
-			return nil
-		}
-		stored, err := liveJob(ctx, tx, j.SessionID, j.Digest, now)
-		if err != nil {
-			return err
-		}
-		return rules.FinishConflict(stored, j)
-	})
+	now := rules.Now()
+	tag, err := tx.Exec(ctx, `UPDATE jobs SET state = $1, cms = $2, err_code = $3, err_msg = $4,
+		updated = $5 WHERE session_id = $6 AND digest = $7 AND state IN ('pending', 'signed')
+		AND EXISTS (SELECT 1 FROM sessions WHERE id = $6 AND expires > $5)`,
+		j.State, cms, j.ErrCode, j.ErrMsg, now, j.SessionID, j.Digest)
+	if err != nil {
+		return false, fmt.Errorf("store: finish job: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return true, nil
+	}
+	stored, err := liveJob(ctx, tx, j.SessionID, j.Digest, now)
+	if err != nil {
+		return false, err
+	}
+	return false, rules.FinishConflict(stored, j)
 }
 
 // PendingJobs implements store.Store, oldest first.
@@ -402,11 +432,20 @@ func (s *DB) AddAudit(ctx context.Context, a *store.Audit) error {
 	if a == nil {
 		return errors.New("store: nil audit record")
 	}
+	return addAudit(ctx, s.pool, a)
+}
+
+// execer is what a pool and a transaction share for statements without rows.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func addAudit(ctx context.Context, q execer, a *store.Audit) error {
 	at := a.Time
 	if at.IsZero() {
 		at = time.Now()
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO audit (time, session_id, signer_id, method, digest,
+	if _, err := q.Exec(ctx, `INSERT INTO audit (time, session_id, signer_id, method, digest,
 		cert_serial, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7)`, rules.Norm(at), a.SessionID,
 		a.SignerID, a.Method, nonNil(a.Digest), a.CertSerial, a.Outcome); err != nil {
 		return fmt.Errorf("store: audit: %w", err)
@@ -442,7 +481,11 @@ func (s *DB) Audits(ctx context.Context, sessionID string) ([]store.Audit, error
 // AddCredit implements store.Store; the sum is kept per (signer, method), added in one
 // statement so that relays booking at once do not lose each other's additions.
 func (s *DB) AddCredit(ctx context.Context, signerID, method string, credits float64) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO credits (signer_id, method, credits) VALUES ($1, $2, $3)
+	return addCredit(ctx, s.pool, signerID, method, credits)
+}
+
+func addCredit(ctx context.Context, q execer, signerID, method string, credits float64) error {
+	if _, err := q.Exec(ctx, `INSERT INTO credits (signer_id, method, credits) VALUES ($1, $2, $3)
 		ON CONFLICT (signer_id, method) DO UPDATE SET credits = credits.credits + excluded.credits`,
 		signerID, method, credits); err != nil {
 		return fmt.Errorf("store: add credit: %w", err)
