@@ -1,7 +1,8 @@
 // Package store keeps what the relay must not lose: sessions and their pending or finished
 // signatures (so an approved signature is delivered exactly once, across reconnects and
-// restarts), the audit trail, and credits. It holds no document and no personal data
-// beyond what the portal's session token carries.
+// restarts), the audit trail, and credits. It holds no document; beyond what the portal's
+// session token carries, the only personal data is a session's Identity, kept only while
+// the session lives.
 package store
 
 import (
@@ -19,10 +20,23 @@ type Session struct {
 	MaxSigns int
 	Expires  time.Time
 	Created  time.Time
-	// Method, Chain (DER, leaf first) and Credential are set by identify.
+	// Method, Chain (DER, leaf first), Credential and Signer are set by identify, and kept
+	// with the session so that a client resuming it on another relay, or after a restart,
+	// signs without identifying again.
 	Method     string
 	Chain      [][]byte
 	Credential string
+	Signer     Identity
+}
+
+// Identity is who identified in a session, as the page said: the name, email and capacity
+// shown with the signature, the phone a TAN code goes to. It lives as long as the session
+// (the sweep deletes it with it) and never enters the audit trail.
+type Identity struct {
+	Name     string
+	Email    string
+	Capacity string
+	Phone    string
 }
 
 // Job is one requested signature, keyed by (session, digest): asking again for the same
@@ -84,7 +98,8 @@ type Store interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// Session returns a session; ErrNotFound when it does not exist or has expired.
 	Session(ctx context.Context, id string) (*Session, error)
-	// UpdateSession saves the identify result of a session.
+	// UpdateSession saves the identify result of a session (Method, Chain, Credential,
+	// Signer).
 	UpdateSession(ctx context.Context, s *Session) error
 	// StartJob creates the job for (session, digest) unless it exists, atomically, and
 	// returns the stored job and whether this call created it. A session's job count is

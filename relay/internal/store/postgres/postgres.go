@@ -112,6 +112,11 @@ var migrations = []string{
 		expires timestamptz NOT NULL
 	);
 	CREATE INDEX checkpoints_expires ON checkpoints (expires);`,
+	// Who identified, so that identify survives a restart (store.Identity).
+	`ALTER TABLE sessions ADD COLUMN signer_name text NOT NULL DEFAULT '',
+		ADD COLUMN signer_email text NOT NULL DEFAULT '',
+		ADD COLUMN signer_capacity text NOT NULL DEFAULT '',
+		ADD COLUMN signer_phone text NOT NULL DEFAULT '';`,
 }
 
 // migrate holds the advisory lock for its transaction: relays started together wait for the
@@ -166,11 +171,14 @@ func (s *DB) CreateSession(ctx context.Context, sess *store.Session) error {
 		created = time.Now()
 	}
 	// ON CONFLICT DO NOTHING tells a taken id from a failed write without parsing SQLSTATEs.
+	who := &sess.Signer
 	tag, err := s.pool.Exec(ctx, `INSERT INTO sessions
-		(id, signer_id, audience, methods, max_signs, expires, created, method, chain, credential)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+		(id, signer_id, audience, methods, max_signs, expires, created, method, chain, credential,
+		signer_name, signer_email, signer_capacity, signer_phone)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
 		sess.ID, sess.SignerID, sess.Audience, nonNil(sess.Methods), sess.MaxSigns,
-		rules.Norm(sess.Expires), rules.Norm(created), sess.Method, nonNil(sess.Chain), sess.Credential)
+		rules.Norm(sess.Expires), rules.Norm(created), sess.Method, nonNil(sess.Chain), sess.Credential,
+		who.Name, who.Email, who.Capacity, who.Phone)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
@@ -183,10 +191,12 @@ func (s *DB) CreateSession(ctx context.Context, sess *store.Session) error {
 // Session implements store.Store.
 func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
 	var sess store.Session
+	who := &sess.Signer
 	err := s.pool.QueryRow(ctx, `SELECT id, signer_id, audience, methods, max_signs, expires,
-		created, method, chain, credential FROM sessions WHERE id = $1 AND expires > $2`, id, rules.Now()).
+		created, method, chain, credential, signer_name, signer_email, signer_capacity, signer_phone
+		FROM sessions WHERE id = $1 AND expires > $2`, id, rules.Now()).
 		Scan(&sess.ID, &sess.SignerID, &sess.Audience, &sess.Methods, &sess.MaxSigns, &sess.Expires,
-			&sess.Created, &sess.Method, &sess.Chain, &sess.Credential)
+			&sess.Created, &sess.Method, &sess.Chain, &sess.Credential, &who.Name, &who.Email, &who.Capacity, &who.Phone)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("%w: session %q", store.ErrNotFound, id)
 	}
@@ -205,13 +215,16 @@ func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
 }
 
 // UpdateSession implements store.Store. Only the identify result (Method, Chain,
-// Credential) changes: what the portal's token granted is fixed at creation.
+// Credential, Signer) changes: what the portal's token granted is fixed at creation.
 func (s *DB) UpdateSession(ctx context.Context, sess *store.Session) error {
 	if sess == nil || sess.ID == "" {
 		return errors.New("store: session without id")
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET method = $1, chain = $2, credential = $3
-		WHERE id = $4 AND expires > $5`, sess.Method, nonNil(sess.Chain), sess.Credential, sess.ID, rules.Now())
+	who := &sess.Signer
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET method = $1, chain = $2, credential = $3,
+		signer_name = $4, signer_email = $5, signer_capacity = $6, signer_phone = $7
+		WHERE id = $8 AND expires > $9`, sess.Method, nonNil(sess.Chain), sess.Credential,
+		who.Name, who.Email, who.Capacity, who.Phone, sess.ID, rules.Now())
 	if err != nil {
 		return fmt.Errorf("store: update session: %w", err)
 	}

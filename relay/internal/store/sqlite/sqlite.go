@@ -173,6 +173,11 @@ var migrations = []string{
 		expires TEXT NOT NULL
 	);
 	CREATE INDEX checkpoints_expires ON checkpoints (expires);`,
+	// Who identified, so that identify survives a restart (store.Identity).
+	`ALTER TABLE sessions ADD COLUMN signer_name TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sessions ADD COLUMN signer_email TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sessions ADD COLUMN signer_capacity TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sessions ADD COLUMN signer_phone TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate runs inside one write transaction (BEGIN IMMEDIATE): two relays opening the same
@@ -252,11 +257,14 @@ func (s *DB) CreateSession(ctx context.Context, sess *store.Session) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		// ON CONFLICT DO NOTHING tells a taken id from a failed write without parsing
 		// driver error codes.
+		who := &sess.Signer
 		res, err := s.exec(ctx, tx, `INSERT INTO sessions
-			(id, signer_id, audience, methods, max_signs, expires, created, method, chain, credential)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			(id, signer_id, audience, methods, max_signs, expires, created, method, chain, credential,
+			signer_name, signer_email, signer_capacity, signer_phone)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			sess.ID, sess.SignerID, sess.Audience, string(methods), sess.MaxSigns,
-			ts(sess.Expires), ts(created), sess.Method, string(chain), sess.Credential)
+			ts(sess.Expires), ts(created), sess.Method, string(chain), sess.Credential,
+			who.Name, who.Email, who.Capacity, who.Phone)
 		if err != nil {
 			return fmt.Errorf("store: create session: %w", err)
 		}
@@ -283,10 +291,12 @@ func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
 		methods, chain   string
 		expires, created string
 	)
+	who := &sess.Signer
 	err := s.queryRow(ctx, nil, `SELECT id, signer_id, audience, methods, max_signs, expires,
-		created, method, chain, credential FROM sessions WHERE id = ? AND expires > ?`, id, ts(time.Now())).
+		created, method, chain, credential, signer_name, signer_email, signer_capacity, signer_phone
+		FROM sessions WHERE id = ? AND expires > ?`, id, ts(time.Now())).
 		Scan(&sess.ID, &sess.SignerID, &sess.Audience, &methods, &sess.MaxSigns, &expires,
-			&created, &sess.Method, &chain, &sess.Credential)
+			&created, &sess.Method, &chain, &sess.Credential, &who.Name, &who.Email, &who.Capacity, &who.Phone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: session %q", store.ErrNotFound, id)
 	}
@@ -316,7 +326,7 @@ func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
 }
 
 // UpdateSession implements store.Store. Only the identify result (Method, Chain,
-// Credential) changes: what the portal's token granted is fixed at creation.
+// Credential, Signer) changes: what the portal's token granted is fixed at creation.
 func (s *DB) UpdateSession(ctx context.Context, sess *store.Session) error {
 	if sess == nil || sess.ID == "" {
 		return errors.New("store: session without id")
@@ -326,8 +336,11 @@ func (s *DB) UpdateSession(ctx context.Context, sess *store.Session) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, `UPDATE sessions SET method = ?, chain = ?, credential = ?
-			WHERE id = ? AND expires > ?`, sess.Method, string(chain), sess.Credential, sess.ID, ts(time.Now()))
+		who := &sess.Signer
+		res, err := s.exec(ctx, tx, `UPDATE sessions SET method = ?, chain = ?, credential = ?,
+			signer_name = ?, signer_email = ?, signer_capacity = ?, signer_phone = ?
+			WHERE id = ? AND expires > ?`, sess.Method, string(chain), sess.Credential,
+			who.Name, who.Email, who.Capacity, who.Phone, sess.ID, ts(time.Now()))
 		if err != nil {
 			return fmt.Errorf("store: update session: %w", err)
 		}

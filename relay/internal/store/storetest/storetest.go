@@ -102,6 +102,7 @@ func newSession(id string) *store.Session {
 		MaxSigns: 5,
 		Expires:  now.Add(time.Hour),
 		Created:  now,
+		Signer:   store.Identity{Name: "Signer " + id, Capacity: "self"},
 	}
 }
 
@@ -165,7 +166,8 @@ func testSessionRoundTrip(t *testing.T, s store.Store) {
 func testUpdateSession(t *testing.T, s store.Store) {
 	mustCreate(t, s, newSession("s1"))
 	upd := &store.Session{ID: "s1", Method: "itsme", Chain: [][]byte{{0x30, 1, 2}, {0x30, 3}},
-		Credential: "cred-1", SignerID: "ignored", MaxSigns: 99}
+		Credential: "cred-1", SignerID: "ignored", MaxSigns: 99,
+		Signer: store.Identity{Name: "Ελένη Παπαδοπούλου", Email: "e@example.be", Capacity: "director", Phone: "+32470123456"}}
 	if err := s.UpdateSession(ctx(t), upd); err != nil {
 		t.Fatalf("UpdateSession: %v", err)
 	}
@@ -173,7 +175,8 @@ func testUpdateSession(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatalf("Session: %v", err)
 	}
-	if got.Method != "itsme" || got.Credential != "cred-1" || !reflect.DeepEqual(got.Chain, upd.Chain) {
+	if got.Method != "itsme" || got.Credential != "cred-1" || !reflect.DeepEqual(got.Chain, upd.Chain) ||
+		got.Signer != upd.Signer {
 		t.Errorf("identify result not saved: %+v", got)
 	}
 	if got.SignerID != "signer-s1" || got.MaxSigns != 5 {
