@@ -99,10 +99,10 @@ func New(cfg Config) *Server {
 	if cfg.PerTokenFetchRate == 0 {
 		cfg.PerTokenFetchRate = 2
 	}
-	if cfg.HealthInterval == 0 {
+	if cfg.HealthInterval <= 0 {
 		cfg.HealthInterval = 10 * time.Second
 	}
-	if cfg.SweepInterval == 0 {
+	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = 10 * time.Minute
 	}
 	if cfg.Now == nil {
