@@ -675,22 +675,52 @@ func (s *DB) Ping(ctx context.Context) error {
 	})
 }
 
-// Expire implements store.Store. The jobs are deleted explicitly as well as by the foreign
-// key's cascade, so that a connection opened without foreign_keys cannot leave orphans.
+// expireBatch bounds what one transaction of Expire deletes. SQLite has one writer: a sweep
+// of a large backlog (a relay that was down for a day) in one transaction would hold every
+// signature's write behind it; in batches, each queued like any other write, the
+// signatures go in between.
+const expireBatch = 500
+
+// Expire implements store.Store, in batches of expireBatch sessions (and checkpoints). The
+// jobs are deleted explicitly as well as by the foreign key's cascade, so that a
+// connection opened without foreign_keys cannot leave orphans.
 func (s *DB) Expire(ctx context.Context, now time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, `DELETE FROM jobs WHERE session_id IN
-			(SELECT id FROM sessions WHERE expires <= ?)`, ts(now)); err != nil {
-			return fmt.Errorf("store: expire: %w", err)
+	const expired = `SELECT id FROM sessions WHERE expires <= ? ORDER BY expires, id LIMIT ?`
+	err := s.inBatches(ctx, func(tx *sql.Tx) (sql.Result, error) {
+		if _, err := s.exec(ctx, tx, `DELETE FROM jobs WHERE session_id IN (`+expired+`)`, ts(now), expireBatch); err != nil {
+			return nil, err
 		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM sessions WHERE expires <= ?`, ts(now)); err != nil {
-			return fmt.Errorf("store: expire: %w", err)
-		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM checkpoints WHERE expires <= ?`, ts(now)); err != nil {
-			return fmt.Errorf("store: expire: %w", err)
-		}
-		return nil
+		return s.exec(ctx, tx, `DELETE FROM sessions WHERE id IN (`+expired+`)`, ts(now), expireBatch)
 	})
+	if err != nil {
+		return err
+	}
+	return s.inBatches(ctx, func(tx *sql.Tx) (sql.Result, error) {
+		return s.exec(ctx, tx, `DELETE FROM checkpoints WHERE key IN
+			(SELECT key FROM checkpoints WHERE expires <= ? LIMIT ?)`, ts(now), expireBatch)
+	})
+}
+
+// inBatches runs del, one write each time, until it deletes fewer than expireBatch rows.
+func (s *DB) inBatches(ctx context.Context, del func(tx *sql.Tx) (sql.Result, error)) error {
+	for more := true; more; {
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			res, err := del(tx)
+			if err != nil {
+				return fmt.Errorf("store: expire: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("store: expire: %w", err)
+			}
+			more = n == expireBatch
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PutCheckpoint implements store.Store.
