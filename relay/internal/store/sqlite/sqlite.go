@@ -187,7 +187,7 @@ var migrations = []string{
 // migrate runs inside one write transaction (BEGIN IMMEDIATE): two relays opening the same
 // new file cannot both create the tables, and a failed step leaves the schema as it was.
 func (s *DB) migrate(ctx context.Context) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 			return fmt.Errorf("store: schema: %w", err)
 		}
@@ -218,7 +218,7 @@ func (s *DB) migrate(ctx context.Context) error {
 
 // write runs fn in a write transaction (shared with other callers' writes, each in its
 // own savepoint), committed when fn returns nil; see writer.
-func (s *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *DB) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	return s.w.do(ctx, fn)
 }
 
@@ -258,7 +258,7 @@ func (s *DB) CreateSession(ctx context.Context, sess *store.Session) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// ON CONFLICT DO NOTHING tells a taken id from a failed write without parsing
 		// driver error codes.
 		who := &sess.Signer
@@ -339,7 +339,7 @@ func (s *DB) UpdateSession(ctx context.Context, sess *store.Session) error {
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		who := &sess.Signer
 		res, err := s.exec(ctx, tx, `UPDATE sessions SET method = ?, chain = ?, credential = ?,
 			signer_name = ?, signer_email = ?, signer_capacity = ?, signer_phone = ?
@@ -408,7 +408,7 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 		stored  *store.Job
 		created bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := time.Now()
 		var one int
 		err := s.queryRow(ctx, tx, `SELECT 1 FROM sessions WHERE id = ? AND expires > ?`,
@@ -463,7 +463,7 @@ func (s *DB) FinishJob(ctx context.Context, j *store.Job) error {
 	if err := rules.CheckFinish(j); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := s.finish(ctx, tx, j)
 		return err
 	})
@@ -474,7 +474,7 @@ func (s *DB) CompleteJob(ctx context.Context, j *store.Job, b *store.Booking) er
 	if err := rules.CheckComplete(j, b); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		changed, err := s.finish(ctx, tx, j)
 		if err != nil || !changed {
 			return err
@@ -544,7 +544,7 @@ func (s *DB) PendingJobs(ctx context.Context, sessionID string) ([]*store.Job, e
 // Acknowledge implements store.Store. Acknowledging twice is fine (the client may retry);
 // a job that is not done yields ErrNotFound, as there is no CMS to acknowledge.
 func (s *DB) Acknowledge(ctx context.Context, sessionID string, digest []byte) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := time.Now()
 		res, err := s.exec(ctx, tx, `UPDATE jobs SET delivered = 1, updated = ?
 			WHERE session_id = ? AND digest = ? AND state = 'done' AND delivered = 0
@@ -571,7 +571,7 @@ func (s *DB) AddAudit(ctx context.Context, a *store.Audit) error {
 	if a == nil {
 		return errors.New("store: nil audit record")
 	}
-	return s.write(ctx, func(tx *sql.Tx) error { return s.addAudit(ctx, tx, a) })
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.addAudit(ctx, tx, a) })
 }
 
 func (s *DB) addAudit(ctx context.Context, tx *sql.Tx, a *store.Audit) error {
@@ -619,7 +619,7 @@ func (s *DB) Audits(ctx context.Context, sessionID string) ([]store.Audit, error
 
 // AddCredit implements store.Store; the sum is kept per (signer, method).
 func (s *DB) AddCredit(ctx context.Context, signerID, method string, credits float64) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return s.addCredit(ctx, tx, signerID, method, credits) })
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.addCredit(ctx, tx, signerID, method, credits) })
 }
 
 func (s *DB) addCredit(ctx context.Context, tx *sql.Tx, signerID, method string, credits float64) error {
@@ -670,7 +670,7 @@ func (s *DB) Ping(ctx context.Context) error {
 	} else if ok && free < s.minFree {
 		return fmt.Errorf("%w: %s: only %d KiB free, need %d KiB to take new work", store.ErrUnwritable, s.path, free>>10, s.minFree>>10)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, `UPDATE write_probe SET n = n + 1, at = ? WHERE id = 1`,
 			ts(time.Now())); err != nil {
 			return fmt.Errorf("store: write probe: %w", err)
@@ -690,7 +690,7 @@ const expireBatch = 500
 // connection opened without foreign_keys cannot leave orphans.
 func (s *DB) Expire(ctx context.Context, now time.Time) error {
 	const expired = `SELECT id FROM sessions WHERE expires <= ? ORDER BY expires, id LIMIT ?`
-	err := s.inBatches(ctx, func(tx *sql.Tx) (sql.Result, error) {
+	err := s.inBatches(ctx, func(ctx context.Context, tx *sql.Tx) (sql.Result, error) {
 		if _, err := s.exec(ctx, tx, `DELETE FROM jobs WHERE session_id IN (`+expired+`)`, ts(now), expireBatch); err != nil {
 			return nil, err
 		}
@@ -699,17 +699,17 @@ func (s *DB) Expire(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return s.inBatches(ctx, func(tx *sql.Tx) (sql.Result, error) {
+	return s.inBatches(ctx, func(ctx context.Context, tx *sql.Tx) (sql.Result, error) {
 		return s.exec(ctx, tx, `DELETE FROM checkpoints WHERE key IN
 			(SELECT key FROM checkpoints WHERE expires <= ? LIMIT ?)`, ts(now), expireBatch)
 	})
 }
 
 // inBatches runs del, one write each time, until it deletes fewer than expireBatch rows.
-func (s *DB) inBatches(ctx context.Context, del func(tx *sql.Tx) (sql.Result, error)) error {
+func (s *DB) inBatches(ctx context.Context, del func(ctx context.Context, tx *sql.Tx) (sql.Result, error)) error {
 	for more := true; more; {
-		err := s.write(ctx, func(tx *sql.Tx) error {
-			res, err := del(tx)
+		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			res, err := del(ctx, tx)
 			if err != nil {
 				return fmt.Errorf("store: expire: %w", err)
 			}
@@ -732,7 +732,7 @@ func (s *DB) PutCheckpoint(ctx context.Context, key string, value []byte, expire
 	if err := rules.CheckCheckpoint(key, value, expires); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, `INSERT INTO checkpoints (key, value, expires) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
 			key, nonNil(value), ts(expires)); err != nil {
@@ -765,7 +765,7 @@ func (s *DB) readCheckpoint(ctx context.Context, tx *sql.Tx, key string) ([]byte
 // or another one on the same file, runs after the commit and finds nothing.
 func (s *DB) TakeCheckpoint(ctx context.Context, key string) ([]byte, error) {
 	var v []byte
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if v, err = s.readCheckpoint(ctx, tx, key); err != nil {
 			return err
@@ -783,7 +783,7 @@ func (s *DB) TakeCheckpoint(ctx context.Context, key string) ([]byte, error) {
 
 // DeleteCheckpoint implements store.Store.
 func (s *DB) DeleteCheckpoint(ctx context.Context, key string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, `DELETE FROM checkpoints WHERE key = ?`, key); err != nil {
 			return fmt.Errorf("store: delete checkpoint: %w", err)
 		}

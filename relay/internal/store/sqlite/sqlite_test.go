@@ -139,7 +139,7 @@ func TestExpireBacklog(t *testing.T) {
 	n := 2*expireBatch + 7
 	// Written in one transaction of the store's own statements: a commit each would make
 	// this test wait for a thousand disk syncs.
-	err = st.write(ctx, func(tx *sql.Tx) error {
+	err = st.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for i := range n + 1 {
 			exp := now.Add(time.Hour)
 			if i == n {

@@ -20,7 +20,7 @@ const maxBatch = 64
 // writeReq is one caller's write transaction, waiting for the writer goroutine.
 type writeReq struct {
 	ctx  context.Context
-	fn   func(tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *sql.Tx) error
 	done chan error
 }
 
@@ -60,7 +60,7 @@ var errClosed = errors.New("store: the SQLite store is closed")
 // whose ctx ends before the writer took its request gets ctx's error and nothing ran; once
 // taken, it waits for the outcome (bounded by the busy timeout), so nil always means
 // committed and an error always means nothing of fn was kept.
-func (w *writer) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case w.reqs <- r:
@@ -116,7 +116,7 @@ func (w *writer) commit(batch []*writeReq) {
 		}
 	}
 	// The transaction is not bound to any caller's context: one caller giving up must
-	// not roll back the others' writes. Each fn still runs with its caller's context.
+	// not roll back the others' writes (see stmtContext).
 	tx, err := w.conn.BeginTx(context.Background(), nil)
 	if err != nil {
 		fail(fmt.Errorf("store: begin: %w", err))
@@ -126,7 +126,7 @@ func (w *writer) commit(batch []*writeReq) {
 		// Alone, a failure rolls back the transaction: no savepoint needed.
 		r := batch[0]
 		if errs[0] = r.ctx.Err(); errs[0] == nil {
-			errs[0] = r.fn(tx)
+			errs[0] = r.fn(stmtContext(r), tx)
 		}
 		if errs[0] != nil {
 			tx.Rollback()
@@ -158,7 +158,7 @@ func (w *writer) savepoint(tx *sql.Tx, r *writeReq, fnErr *error) error {
 	if _, err := w.stmts.exec(ctx, tx, "SAVEPOINT w"); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
-	if *fnErr = r.fn(tx); *fnErr != nil {
+	if *fnErr = r.fn(stmtContext(r), tx); *fnErr != nil {
 		if _, err := w.stmts.exec(ctx, tx, "ROLLBACK TO w"); err != nil {
 			return fmt.Errorf("store: rollback to savepoint: %w", err)
 		}
@@ -168,6 +168,13 @@ func (w *writer) savepoint(tx *sql.Tx, r *writeReq, fnErr *error) error {
 	}
 	return nil
 }
+
+// stmtContext is the context r's statements run with: its caller's values, not its
+// cancellation. The driver interrupts a cancelled statement, and SQLite answers an
+// interrupted write inside a transaction by rolling back the whole transaction — which
+// here holds the other callers' writes too. A caller that gave up before its turn is
+// still skipped (commit checks r.ctx first); its statements, once started, are short.
+func stmtContext(r *writeReq) context.Context { return context.WithoutCancel(r.ctx) }
 
 func (w *writer) close() {
 	w.once.Do(func() {

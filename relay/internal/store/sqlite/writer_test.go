@@ -32,7 +32,7 @@ func TestGroupCommitIsolation(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := st.write(ctx, func(tx *sql.Tx) error { <-release; return insert(tx, "first") }); err != nil {
+		if err := st.write(ctx, func(ctx context.Context, tx *sql.Tx) error { <-release; return insert(tx, "first") }); err != nil {
 			t.Errorf("first write: %v", err)
 		}
 	}()
@@ -43,7 +43,7 @@ func TestGroupCommitIsolation(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = st.write(ctx, func(tx *sql.Tx) error {
+			errs[i] = st.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 				if err := insert(tx, fmt.Sprintf("w%02d", i)); err != nil {
 					return err
 				}
