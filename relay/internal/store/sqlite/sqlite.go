@@ -410,8 +410,27 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 	)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := time.Now()
+		t := rules.Norm(now)
+		// The common case in one statement: a new digest in a live session under its limit.
+		// When it inserts nothing, the reads below say which rule stopped it.
+		res, err := s.exec(ctx, tx, `INSERT INTO jobs (session_id, digest, hash_alg, label, level,
+			state, created, updated) SELECT ?, ?, ?, ?, ?, ?, ?, ?
+			WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ? AND expires > ?)
+			AND (SELECT count(*) FROM jobs WHERE session_id = ?) < ?
+			ON CONFLICT (session_id, digest) DO NOTHING`,
+			j.SessionID, j.Digest, j.HashAlg, j.Label, j.Level, store.JobPending, ts(t), ts(t),
+			j.SessionID, ts(now), j.SessionID, max)
+		if err != nil {
+			return fmt.Errorf("store: start job: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("store: start job: %w", err)
+		} else if n == 1 {
+			stored, created = newPending(j, t), true
+			return nil
+		}
 		var one int
-		err := s.queryRow(ctx, tx, `SELECT 1 FROM sessions WHERE id = ? AND expires > ?`,
+		err = s.queryRow(ctx, tx, `SELECT 1 FROM sessions WHERE id = ? AND expires > ?`,
 			j.SessionID, ts(now)).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: session %q", store.ErrNotFound, j.SessionID)
@@ -434,22 +453,21 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 		if n+1 > max {
 			return fmt.Errorf("%w: %d of %d", store.ErrLimit, n, max)
 		}
-		t := rules.Norm(now)
-		if _, err := s.exec(ctx, tx, `INSERT INTO jobs (session_id, digest, hash_alg, label, level,
-			state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			j.SessionID, j.Digest, j.HashAlg, j.Label, j.Level, store.JobPending, ts(t), ts(t)); err != nil {
-			return fmt.Errorf("store: start job: %w", err)
-		}
-		stored = &store.Job{SessionID: j.SessionID, Digest: append([]byte(nil), j.Digest...),
-			HashAlg: j.HashAlg, Label: j.Label, Level: j.Level, State: store.JobPending,
-			Created: t, Updated: t}
-		created = true
-		return nil
+		// Live, under the limit, not there: the insert above cannot have missed it, as this
+		// transaction runs alone.
+		return fmt.Errorf("store: start job: session %q: job neither created nor found", j.SessionID)
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return stored, created, nil
+}
+
+// newPending is the job StartJob created from j at t.
+func newPending(j *store.Job, t time.Time) *store.Job {
+	return &store.Job{SessionID: j.SessionID, Digest: append([]byte(nil), j.Digest...),
+		HashAlg: j.HashAlg, Label: j.Label, Level: j.Level, State: store.JobPending,
+		Created: t, Updated: t}
 }
 
 // Job implements store.Store.
