@@ -56,6 +56,11 @@ func (s *Server) probeStore(ctx context.Context) error {
 	s.health.mu.Lock()
 	s.health.lastProbe = time.Now()
 	s.health.mu.Unlock()
+	return s.ping(ctx)
+}
+
+// ping pings the store and records the outcome.
+func (s *Server) ping(ctx context.Context) error {
 	err := s.cfg.Store.Ping(ctx)
 	if err != nil {
 		s.setStoreDown(true, err)
@@ -70,6 +75,10 @@ func (s *Server) probeStore(ctx context.Context) error {
 func (s *Server) storeWritable(ctx context.Context) bool {
 	s.health.mu.Lock()
 	down, stale := s.health.down, time.Since(s.health.lastProbe) >= reprobeAfter
+	if down && stale {
+		// Claimed here, under the lock: of many hellos arriving together, one probes.
+		s.health.lastProbe = time.Now()
+	}
 	s.health.mu.Unlock()
 	if !down {
 		return true
@@ -77,7 +86,7 @@ func (s *Server) storeWritable(ctx context.Context) bool {
 	if !stale {
 		return false
 	}
-	return s.probeStore(ctx) == nil
+	return s.ping(ctx) == nil
 }
 
 // sweepBudget bounds one sweep of expired state.
