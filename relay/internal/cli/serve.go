@@ -44,6 +44,16 @@ type serveFlags struct {
 	pkcs11Module, pkcs11PIN, pkcs11Label, pkcs11Method             string
 	validationRoots                                                string
 	demo                                                           bool
+	sweepEvery, probeEvery                                         time.Duration
+}
+
+// envDuration reads a duration variable; a value that does not parse is left for the flag
+// package to report, as if given on the command line.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return def
 }
 
 func env(name, def string) string {
@@ -75,6 +85,8 @@ func Serve(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.pkcs11Label, "pkcs11-label", env("VEILSIGN_PKCS11_LABEL", ""), "certificate label on the token (VEILSIGN_PKCS11_LABEL)")
 	fs.StringVar(&f.pkcs11Method, "pkcs11-method", env("VEILSIGN_PKCS11_METHOD", "eid"), "eid or x509 (VEILSIGN_PKCS11_METHOD)")
 	fs.StringVar(&f.validationRoots, "validation-roots", env("VEILSIGN_VALIDATION_ROOTS", ""), "PEM files of the roots whose chains the relay fetches OCSP/CRL data for (validation-data, B-LT), comma-separated (VEILSIGN_VALIDATION_ROOTS)")
+	fs.DurationVar(&f.sweepEvery, "sweep-interval", envDuration("VEILSIGN_SWEEP_INTERVAL", 10*time.Minute), "how often expired sessions, jobs and checkpoints are deleted from the store (VEILSIGN_SWEEP_INTERVAL)")
+	fs.DurationVar(&f.probeEvery, "store-probe-interval", envDuration("VEILSIGN_STORE_PROBE_INTERVAL", 10*time.Second), "how often the store is checked for writes and free space; new sessions are refused while it fails (VEILSIGN_STORE_PROBE_INTERVAL)")
 	fs.BoolVar(&f.demo, "demo", false, "development mode: itsme simulator, dev TSA, dev seal, SMS outbox and demo tokens on this server")
 	if err := fs.Parse(args); err != nil {
 		return ExitBadInput
@@ -104,7 +116,7 @@ func runServe(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Log
 	defer st.Close()
 	mux := http.NewServeMux()
 	cfg := server.Config{Store: st, Log: log, Prices: parsePrices(f.prices), Origins: splitList(f.origins),
-		Tokens: &token.Verifier{Audience: f.audience}}
+		Tokens: &token.Verifier{Audience: f.audience}, SweepInterval: f.sweepEvery, HealthInterval: f.probeEvery}
 	if f.hmac != "" {
 		cfg.Tokens.HMAC = append(cfg.Tokens.HMAC, []byte(f.hmac))
 	}

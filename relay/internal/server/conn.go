@@ -150,8 +150,9 @@ func tokenKey(tok string) string {
 }
 
 func (c *conn) open(ctx context.Context) bool {
-	if err := c.s.cfg.Store.Ping(ctx); err != nil {
-		// Refuse new work rather than accept what could not be kept.
+	if !c.s.storeWritable(ctx) {
+		// Refuse new work rather than accept what could not be kept; sessions already
+		// open still resume and get what is stored for them.
 		c.fail(protocol.Errorf(protocol.CodeUnavailable, true, "The relay cannot store sessions right now; try again later."))
 		return false
 	}
@@ -163,12 +164,14 @@ func (c *conn) open(ctx context.Context) bool {
 		sess.Audience = c.claims.Audience[0]
 	}
 	if err := c.s.cfg.Store.CreateSession(ctx, sess); err != nil {
+		c.s.storeFailed(err)
 		c.s.log.Error("create session", "err", err)
 		c.fail(protocol.Errorf(protocol.CodeUnavailable, true, "The relay cannot store sessions right now; try again later."))
 		return false
 	}
 	c.s.metrics.sessions.inc("")
 	c.live = c.s.hub.attach(id, c)
+	c.live.setSession(sess, nil)
 	c.send(&protocol.Welcome{Version: protocol.Version, Session: id, Methods: c.allowedMethods(), HashAlgorithms: []string{"sha256", "sha384", "sha512"}})
 	c.s.log.Info("session opened", "session", id, "signer", sess.SignerID)
 	return true
@@ -183,6 +186,7 @@ func (c *conn) resume(ctx context.Context, id string) bool {
 		return false
 	}
 	c.live = c.s.hub.attach(id, c)
+	c.live.setSession(sess, nil)
 	c.send(&protocol.Welcome{Version: protocol.Version, Session: id, Methods: c.allowedMethods(),
 		HashAlgorithms: []string{"sha256", "sha384", "sha512"}, Resumed: true})
 	jobs, err := c.s.cfg.Store.PendingJobs(ctx, id)
@@ -245,7 +249,10 @@ func (c *conn) dispatch(msg any) {
 		c.s.docTimestamp(c, m)
 	case *protocol.Ack:
 		d, _ := base64.StdEncoding.DecodeString(m.Digest)
-		if err := c.s.cfg.Store.Acknowledge(context.Background(), c.live.id, d); err != nil {
+		if err := c.s.cfg.Store.Acknowledge(context.Background(), c.live.id, d); errors.Is(err, store.ErrUnwritable) {
+			// The CMS stays deliverable; a later resume sends it again, the same bytes.
+			c.s.storeFailed(err)
+		} else if err != nil {
 			c.fail(protocol.Errorf(protocol.CodeBadRequest, false, "No signature for that digest is waiting."))
 		}
 	}

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"sync"
+	"time"
 
-	"github.com/veilsign/veilsign/relay/internal/backend"
+	"github.com/veilsign/veilsign/relay/internal/store"
 	"github.com/veilsign/veilsign/relay/protocol"
 )
 
@@ -26,9 +28,12 @@ type live struct {
 	gen    uint64 // counts operations; see begin
 	status *protocol.Status
 	otp    chan string
-	// signer is who identified in this process (name, phone for TAN); the store keeps
-	// only what the token carries.
-	signer backend.Signer
+	// sess is the session as this process last read or wrote it, and chain its parsed
+	// certificates: a sign reads neither the store nor the certificates again. Only
+	// identify changes a session after its creation, and it goes through here; a new
+	// connection starts from the store again.
+	sess  *store.Session
+	chain []*x509.Certificate
 	// resumed holds the jobs this process completes for approvals that arrived after a
 	// restart, by digest, with their latest status. They run beside whatever the session
 	// does (busy belongs to requests of this process), and keep the session in the hub.
@@ -46,6 +51,7 @@ func (h *hub) attach(id string, c *conn) *live {
 	l.mu.Lock()
 	old := l.conn
 	l.conn = c
+	l.sess, l.chain = nil, nil
 	l.mu.Unlock()
 	if old != nil && old != c {
 		old.ws.CloseNow() // one connection per session: the newest wins
@@ -123,6 +129,43 @@ func (l *live) begin() (uint64, bool) {
 	l.status = nil
 	l.gen++
 	return l.gen, true
+}
+
+// setSession caches sess (read from or written to the store) and, if known, its chain.
+func (l *live) setSession(sess *store.Session, chain []*x509.Certificate) {
+	l.mu.Lock()
+	l.sess, l.chain = sess, chain
+	l.mu.Unlock()
+}
+
+// cachedSession returns the cached session unless it has expired at now.
+func (l *live) cachedSession(now time.Time) *store.Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sess == nil || !l.sess.Expires.After(now) {
+		return nil
+	}
+	return l.sess
+}
+
+// chainFor returns sess's certificates, parsed once while sess is the cached session.
+func (l *live) chainFor(sess *store.Session) ([]*x509.Certificate, error) {
+	l.mu.Lock()
+	if l.sess == sess && l.chain != nil {
+		defer l.mu.Unlock()
+		return l.chain, nil
+	}
+	l.mu.Unlock()
+	chain, err := parseChain(sess.Chain)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	if l.sess == sess {
+		l.chain = chain
+	}
+	l.mu.Unlock()
+	return chain, nil
 }
 
 func (l *live) isBusy() bool {

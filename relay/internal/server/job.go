@@ -59,17 +59,17 @@ func (s *Server) certificate(ctx context.Context, l *live, b backend.Backend, si
 		return protocol.Errorf(protocol.CodeUnknownSession, false, "The session has expired.")
 	}
 	sess.Method, sess.Credential, sess.Chain = method, cred, nil
+	sess.Signer = store.Identity{Name: signer.Name, Email: signer.Email, Capacity: signer.Capacity, Phone: signer.Phone}
 	out := make([]string, len(chain))
 	for i, cert := range chain {
 		sess.Chain = append(sess.Chain, cert.Raw)
 		out[i] = base64.StdEncoding.EncodeToString(cert.Raw)
 	}
 	if err := s.cfg.Store.UpdateSession(ctx, sess); err != nil {
+		s.storeFailed(err)
 		return protocol.Errorf(protocol.CodeUnavailable, true, "The relay could not store the session.")
 	}
-	l.mu.Lock()
-	l.signer = signer
-	l.mu.Unlock()
+	l.setSession(sess, chain)
 	return &protocol.Certificate{Chain: out}
 }
 
@@ -77,10 +77,14 @@ func (s *Server) certificate(ctx context.Context, l *live, b backend.Backend, si
 // the store, one in progress is left to finish, a new one runs detached from the socket.
 func (s *Server) sign(c *conn, m *protocol.Sign) {
 	ctx := context.Background()
-	sess, err := s.cfg.Store.Session(ctx, c.live.id)
-	if err != nil {
-		c.fail(protocol.Errorf(protocol.CodeUnknownSession, false, "The session has expired."))
-		return
+	sess := c.live.cachedSession(s.cfg.Now())
+	if sess == nil {
+		var err error
+		if sess, err = s.cfg.Store.Session(ctx, c.live.id); err != nil {
+			c.fail(protocol.Errorf(protocol.CodeUnknownSession, false, "The session has expired."))
+			return
+		}
+		c.live.setSession(sess, nil)
 	}
 	if len(sess.Chain) == 0 {
 		c.fail(protocol.Errorf(protocol.CodeOutOfOrder, false, "Send identify before sign: the signature needs the signer's certificate."))
@@ -95,10 +99,15 @@ func (s *Server) sign(c *conn, m *protocol.Sign) {
 		State: store.JobPending, Created: s.cfg.Now(), Updated: s.cfg.Now()}
 	stored, created, err := s.cfg.Store.StartJob(ctx, job, sess.MaxSigns)
 	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c.live.setSession(nil, nil)
+		c.fail(protocol.Errorf(protocol.CodeUnknownSession, false, "The session has expired."))
+		return
 	case errors.Is(err, store.ErrLimit):
 		c.fail(protocol.Errorf(protocol.CodeLimitReached, false, "This session may make at most %d signatures.", sess.MaxSigns))
 		return
 	case err != nil:
+		s.storeFailed(err)
 		c.fail(protocol.Errorf(protocol.CodeUnavailable, true, "The relay cannot store the request; try again later."))
 		return
 	}
@@ -205,12 +214,24 @@ func (s *Server) runJob(l *live, gen uint64, sess *store.Session, job *store.Job
 			s.failJob(ctx, l, job, err, func() { l.end(gen) })
 			return
 		}
-		job.CMS, job.State, job.Updated = der, store.JobSigned, s.cfg.Now()
-		if err := s.cfg.Store.FinishJob(ctx, job); err != nil {
-			s.log.Error("store signed job", "session", sess.ID, "err", err)
-		}
+		job.CMS = der
+		s.storeSigned(ctx, job)
 	}
 	s.finish(ctx, l, sess, job, h, start, func(state, message string) { l.Status(state, "", message) }, func() { l.end(gen) })
+}
+
+// storeSigned keeps a CMS whose timestamp is still to come, so that a TSA failure costs a
+// retry of the timestamp only, never a second approval. A job with no step after the
+// signer's is stored once, done, by finish: the extra commit would protect nothing.
+func (s *Server) storeSigned(ctx context.Context, job *store.Job) {
+	if job.Level != "B-T" {
+		return
+	}
+	job.State, job.Updated = store.JobSigned, s.cfg.Now()
+	if err := s.cfg.Store.FinishJob(ctx, job); err != nil {
+		s.storeFailed(err)
+		s.log.Error("store signed job", "session", job.SessionID, "err", err)
+	}
 }
 
 // finish timestamps a signed job (B-T), stores it done, books it and sends the CMS.
@@ -231,10 +252,12 @@ func (s *Server) finish(ctx context.Context, l *live, sess *store.Session, job *
 		job.CMS = der
 	}
 	job.State, job.Updated = store.JobDone, s.cfg.Now()
-	if err := s.cfg.Store.FinishJob(ctx, job); err != nil {
+	// The outcome, its audit record and its credits are one commit: a signature is never
+	// stored without its booking, nor booked twice.
+	if err := s.cfg.Store.CompleteJob(ctx, job, s.booking(l, sess, job)); err != nil {
+		s.storeFailed(err)
 		s.log.Error("store done job", "session", sess.ID, "err", err)
 	}
-	s.book(ctx, sess, job)
 	s.metrics.signatures.inc(sess.Method)
 	s.metrics.latency.observe(sess.Method, time.Since(start))
 	release()
@@ -284,10 +307,8 @@ func (s *Server) resumed(method, key string, complete backend.Completion) {
 			s.failJob(ctx, l, job, err, func() {})
 			return
 		}
-		job.CMS, job.State, job.Updated = der, store.JobSigned, s.cfg.Now()
-		if err := s.cfg.Store.FinishJob(ctx, job); err != nil {
-			s.log.Error("store signed job", "session", sess.ID, "err", err)
-		}
+		job.CMS = der
+		s.storeSigned(ctx, job)
 		s.finish(ctx, l, sess, job, h, start, progress, func() {})
 	}()
 }
@@ -327,7 +348,7 @@ func parseChain(raw [][]byte) ([]*x509.Certificate, error) {
 }
 
 func (s *Server) signature(ctx context.Context, l *live, sess *store.Session, job *store.Job, h crypto.Hash) ([]byte, error) {
-	chain, err := parseChain(sess.Chain)
+	chain, err := l.chainFor(sess)
 	if err != nil {
 		return nil, err
 	}
@@ -343,10 +364,10 @@ func (s *Server) signature(ctx context.Context, l *live, sess *store.Session, jo
 	if b == nil {
 		return nil, backend.ErrUnavailable
 	}
-	l.mu.Lock()
-	signer := l.signer
-	l.mu.Unlock()
-	signer.ID = sess.SignerID
+	// Who identified comes from the store, so a session resumed after a restart (or on
+	// another relay) signs without identifying again: the TAN code goes to the same phone.
+	who := sess.Signer
+	signer := backend.Signer{ID: sess.SignerID, Name: who.Name, Email: who.Email, Capacity: who.Capacity, Phone: who.Phone}
 	res, err := b.Sign(ctx, backend.Request{Signer: signer, Chain: chain, Hash: tbs, HashAlg: h, Label: job.Label,
 		Credential: sess.Credential, Job: jobKey(sess.ID, job.Digest)}, l)
 	if err != nil {
@@ -374,6 +395,7 @@ func (s *Server) failJob(ctx context.Context, l *live, job *store.Job, err error
 	e := s.backendError(err)
 	job.State, job.ErrCode, job.ErrMsg, job.Updated = store.JobFailed, e.Code, e.Message, s.cfg.Now()
 	if serr := s.cfg.Store.FinishJob(ctx, job); serr != nil {
+		s.storeFailed(serr)
 		s.log.Error("store failed job", "err", serr)
 	}
 	s.metrics.errors.inc(e.Code)
@@ -399,19 +421,15 @@ func (s *Server) backendError(err error) *protocol.Error {
 	return protocol.Errorf(protocol.CodeSignerFailed, true, "The signature could not be made.")
 }
 
-// book writes the audit record and the credits of a delivered signature.
-func (s *Server) book(ctx context.Context, sess *store.Session, job *store.Job) {
+// booking is the audit record and the price of a signature.
+func (s *Server) booking(l *live, sess *store.Session, job *store.Job) *store.Booking {
 	serial := ""
-	if len(sess.Chain) > 0 {
-		if c, err := x509.ParseCertificate(sess.Chain[0]); err == nil {
-			serial = strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes()))
-		}
+	if chain, err := l.chainFor(sess); err == nil {
+		serial = strings.ToUpper(hex.EncodeToString(chain[0].SerialNumber.Bytes()))
 	}
-	s.cfg.Store.AddAudit(ctx, &store.Audit{Time: s.cfg.Now(), SessionID: sess.ID, SignerID: sess.SignerID, Method: sess.Method,
-		Digest: job.Digest, CertSerial: serial, Outcome: "signed"})
-	if p, ok := s.cfg.Prices[sess.Method]; ok {
-		s.cfg.Store.AddCredit(ctx, sess.SignerID, sess.Method, p)
-	}
+	price, priced := s.cfg.Prices[sess.Method]
+	return &store.Booking{Audit: store.Audit{Time: s.cfg.Now(), SessionID: sess.ID, SignerID: sess.SignerID, Method: sess.Method,
+		Digest: job.Digest, CertSerial: serial, Outcome: "signed"}, Credits: price, Priced: priced}
 }
 
 // serveCredits answers GET /v1/creditsinfo?signer=… in OKSign's shape, for a bearer token

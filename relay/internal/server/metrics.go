@@ -13,24 +13,32 @@ import (
 // than pulling in a client library for a handful of series.
 type Metrics struct {
 	connections gauge
-	sessions    counterVec
-	signatures  counterVec
-	errors      counterVec
-	latency     histVec
+	// storeWritable is 1 while the store takes writes, 0 while it cannot (new sessions
+	// are refused); storeWriteFailures counts the writes that failed for that reason.
+	storeWritable      gauge
+	storeWriteFailures counterVec
+	sweeps             counterVec
+	sessions           counterVec
+	signatures         counterVec
+	errors             counterVec
+	latency            histVec
 }
 
 func newMetrics() *Metrics {
 	return &Metrics{
-		sessions:   counterVec{name: "veilsign_relay_sessions_total", help: "Sessions opened.", label: ""},
-		signatures: counterVec{name: "veilsign_relay_signatures_total", help: "Signatures delivered, by method.", label: "method"},
-		errors:     counterVec{name: "veilsign_relay_errors_total", help: "Errors sent to clients, by code.", label: "code"},
-		latency:    histVec{name: "veilsign_relay_sign_seconds", help: "Time from sign request to CMS, by method (signer approval included).", label: "method"},
+		storeWriteFailures: counterVec{name: "veilsign_relay_store_write_failures_total", help: "Store writes that failed because the store cannot take writes (full disk, I/O error).", label: ""},
+		sweeps:             counterVec{name: "veilsign_relay_store_sweeps_total", help: "Completed sweeps of expired sessions from the store.", label: ""},
+		sessions:           counterVec{name: "veilsign_relay_sessions_total", help: "Sessions opened.", label: ""},
+		signatures:         counterVec{name: "veilsign_relay_signatures_total", help: "Signatures delivered, by method.", label: "method"},
+		errors:             counterVec{name: "veilsign_relay_errors_total", help: "Errors sent to clients, by code.", label: "code"},
+		latency:            histVec{name: "veilsign_relay_sign_seconds", help: "Time from sign request to CMS, by method (signer approval included).", label: "method"},
 	}
 }
 
 type gauge struct{ v atomic.Int64 }
 
 func (g *gauge) add(d int64) { g.v.Add(d) }
+func (g *gauge) set(v int64) { g.v.Store(v) }
 
 type counterVec struct {
 	name, help, label string
@@ -49,7 +57,10 @@ func (c *counterVec) inc(l string) {
 
 // Value returns a counter's value (for tests).
 func (m *Metrics) Value(series, label string) float64 {
-	for _, c := range []*counterVec{&m.sessions, &m.signatures, &m.errors} {
+	if series == "veilsign_relay_store_writable" {
+		return float64(m.storeWritable.v.Load())
+	}
+	for _, c := range m.counters() {
 		if c.name == series {
 			c.mu.Lock()
 			defer c.mu.Unlock()
@@ -57,6 +68,10 @@ func (m *Metrics) Value(series, label string) float64 {
 		}
 	}
 	return 0
+}
+
+func (m *Metrics) counters() []*counterVec {
+	return []*counterVec{&m.sessions, &m.signatures, &m.errors, &m.storeWriteFailures, &m.sweeps}
 }
 
 var buckets = []float64{0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300}
@@ -97,7 +112,8 @@ func (h *histVec) observe(l string, d time.Duration) {
 func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	fmt.Fprintf(w, "# HELP veilsign_relay_connections Open websocket connections.\n# TYPE veilsign_relay_connections gauge\nveilsign_relay_connections %d\n", m.connections.v.Load())
-	for _, c := range []*counterVec{&m.sessions, &m.signatures, &m.errors} {
+	fmt.Fprintf(w, "# HELP veilsign_relay_store_writable 1 while the store takes writes, 0 while new sessions are refused because it cannot.\n# TYPE veilsign_relay_store_writable gauge\nveilsign_relay_store_writable %d\n", m.storeWritable.v.Load())
+	for _, c := range m.counters() {
 		c.mu.Lock()
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", c.name, c.help, c.name)
 		for _, k := range sortedKeys(c.v) {

@@ -243,16 +243,7 @@ func checkOnce(t *testing.T, o *outside, c *restartClient, r signResult, digest 
 	if r.level != "B-T" {
 		t.Errorf("level %q, want B-T", r.level)
 	}
-	sig, err := cms.Parse(r.der)
-	if err != nil {
-		t.Fatalf("parse CMS: %v", err)
-	}
-	if err := sig.CheckDigest(digest); err != nil {
-		t.Errorf("CMS digest: %v", err)
-	}
-	if err := sig.Verify(); err != nil {
-		t.Errorf("CMS verify: %v", err)
-	}
+	sig := checkCMS(t, r.der, digest)
 	if sig.Timestamp == nil {
 		t.Error("the CMS has no timestamp")
 	}
@@ -302,6 +293,22 @@ func checkOnce(t *testing.T, o *outside, c *restartClient, r signResult, digest 
 	if n := o.sim.SignHashCount(); n != 1 {
 		t.Errorf("after the replay the service made %d signHash calls, want 1", n)
 	}
+}
+
+// checkCMS parses a CMS and checks that it signs digest and that its signature verifies.
+func checkCMS(t *testing.T, der, digest []byte) *cms.Signature {
+	t.Helper()
+	sig, err := cms.Parse(der)
+	if err != nil {
+		t.Fatalf("parse CMS: %v", err)
+	}
+	if err := sig.CheckDigest(digest); err != nil {
+		t.Errorf("CMS digest: %v", err)
+	}
+	if err := sig.Verify(); err != nil {
+		t.Errorf("CMS verify: %v", err)
+	}
+	return sig
 }
 
 // inProcessRelay is one relay process, in this test process: a server over a SQLite file,
@@ -355,13 +362,27 @@ func startInProcess(t *testing.T, ln net.Listener, dbPath string, o *outside) *i
 // listener and every connection close at once, every running signature is cancelled
 // without being waited for, and the store is closed under it.
 func (r *inProcessRelay) crash() {
-	r.once.Do(func() {
-		r.hs.Close() // first: a reconnecting client must not reach this relay again
-		gone, cancel := context.WithCancel(context.Background())
-		cancel()
-		r.srv.Shutdown(gone) // waits for nothing; closes the websockets
-		r.st.Close()
-	})
+	r.once.Do(func() { stopHard(r.hs, r.srv, r.st) })
+}
+
+// restartSite is where relays A and B of a restart test live in turn: a loopback address
+// (A's listener on it) and a SQLite file.
+func restartSite(t *testing.T) (ln net.Listener, addr, dbPath string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, ln.Addr().String(), filepath.Join(t.TempDir(), "relay.db")
+}
+
+// stopHard is crash for any relay of this test process.
+func stopHard(hs *http.Server, srv *server.Server, st store.Store) {
+	hs.Close() // first: a reconnecting client must not reach this relay again
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	srv.Shutdown(gone) // waits for nothing; closes the websockets
+	st.Close()
 }
 
 // TestRestartWhileAwaitingApproval: relay A dies while the signer holds the itsme request
@@ -370,12 +391,7 @@ func (r *inProcessRelay) crash() {
 // B's callback, and the signature is made once and delivered once.
 func TestRestartWhileAwaitingApproval(t *testing.T) {
 	ctx := testCtx(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	dbPath := filepath.Join(t.TempDir(), "relay.db")
+	ln, addr, dbPath := restartSite(t)
 	o := newOutside(t, "http://"+addr)
 	a := startInProcess(t, ln, dbPath, o)
 	c := newRestartClient(t, ctx, addr, signerToken(t, "bt_restart"), o.browser)

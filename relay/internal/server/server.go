@@ -56,7 +56,11 @@ type Config struct {
 	// PerTokenFetchRate bounds validation-data and timestamp requests (each makes the
 	// relay call out) per second per session token, on top of PerTokenRate.
 	PerTokenFetchRate float64
-	Now               func() time.Time
+	// HealthInterval is how often the store is probed for writes (a full disk refuses new
+	// sessions); SweepInterval how often expired sessions are deleted from it.
+	HealthInterval time.Duration
+	SweepInterval  time.Duration
+	Now            func() time.Time
 }
 
 // Server is the relay.
@@ -67,6 +71,7 @@ type Server struct {
 	limits   *limiter
 	metrics  *Metrics
 	log      *slog.Logger
+	health   storeHealth
 
 	// jobs run detached from connections, so an approval survives a dropped socket.
 	jobsWG  sync.WaitGroup
@@ -94,6 +99,12 @@ func New(cfg Config) *Server {
 	if cfg.PerTokenFetchRate == 0 {
 		cfg.PerTokenFetchRate = 2
 	}
+	if cfg.HealthInterval <= 0 {
+		cfg.HealthInterval = 10 * time.Second
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = 10 * time.Minute
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -103,6 +114,8 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, backends: map[string]backend.Backend{}, hub: newHub(), log: cfg.Log,
 		limits: newLimiter(cfg.PerTokenRate, cfg.PerIPRate, cfg.PerTokenFetchRate), metrics: newMetrics()}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	s.metrics.storeWritable.set(1)
+	go s.upkeep()
 	for _, b := range cfg.Backends {
 		s.backends[b.Method()] = b
 		if r, ok := b.(backend.Resumable); ok {
@@ -154,8 +167,8 @@ func (s *Server) methods() []string {
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.cfg.Store.Ping(ctx); err != nil {
-		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+	if err := s.probeStore(ctx); err != nil {
+		http.Error(w, "store cannot take writes", http.StatusServiceUnavailable)
 		return
 	}
 	w.Write([]byte("ok\n"))

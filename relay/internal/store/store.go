@@ -1,7 +1,8 @@
 // Package store keeps what the relay must not lose: sessions and their pending or finished
 // signatures (so an approved signature is delivered exactly once, across reconnects and
-// restarts), the audit trail, and credits. It holds no document and no personal data
-// beyond what the portal's session token carries.
+// restarts), the audit trail, and credits. It holds no document; beyond what the portal's
+// session token carries, the only personal data is a session's Identity, kept only while
+// the session lives.
 package store
 
 import (
@@ -19,10 +20,23 @@ type Session struct {
 	MaxSigns int
 	Expires  time.Time
 	Created  time.Time
-	// Method, Chain (DER, leaf first) and Credential are set by identify.
+	// Method, Chain (DER, leaf first), Credential and Signer are set by identify, and kept
+	// with the session so that a client resuming it on another relay, or after a restart,
+	// signs without identifying again.
 	Method     string
 	Chain      [][]byte
 	Credential string
+	Signer     Identity
+}
+
+// Identity is who identified in a session, as the page said: the name, email and capacity
+// shown with the signature, the phone a TAN code goes to. It lives as long as the session
+// (the sweep deletes it with it) and never enters the audit trail.
+type Identity struct {
+	Name     string
+	Email    string
+	Capacity string
+	Phone    string
 }
 
 // Job is one requested signature, keyed by (session, digest): asking again for the same
@@ -62,6 +76,13 @@ type Audit struct {
 	Outcome    string // signed, refused, failed
 }
 
+// Booking is what CompleteJob books for a finished signature.
+type Booking struct {
+	Audit   Audit
+	Credits float64
+	Priced  bool // false: the method has no price, no credit row is touched
+}
+
 // Credit is a portal's consumption for one signer, in OKSign's shape.
 type Credit struct {
 	SignerID      string  `json:"signerid"`
@@ -77,7 +98,8 @@ type Store interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// Session returns a session; ErrNotFound when it does not exist or has expired.
 	Session(ctx context.Context, id string) (*Session, error)
-	// UpdateSession saves the identify result of a session.
+	// UpdateSession saves the identify result of a session (Method, Chain, Credential,
+	// Signer).
 	UpdateSession(ctx context.Context, s *Session) error
 	// StartJob creates the job for (session, digest) unless it exists, atomically, and
 	// returns the stored job and whether this call created it. A session's job count is
@@ -88,6 +110,11 @@ type Store interface {
 	// FinishJob records a job's progress or outcome: signed or done with a CMS, failed
 	// with a code. Only a pending or signed job changes.
 	FinishJob(ctx context.Context, j *Job) error
+	// CompleteJob records a job done, as FinishJob, and in the same transaction books it:
+	// the audit record and, when b.Priced, b.Credits for (b.Audit.SignerID, b.Audit.Method).
+	// A signature is thus never stored without its booking, and never booked twice: when
+	// the job is already done with the same CMS nothing changes and nil is returned.
+	CompleteJob(ctx context.Context, j *Job, b *Booking) error
 	// PendingJobs lists the session's jobs that are done but not acknowledged, or pending.
 	PendingJobs(ctx context.Context, sessionID string) ([]*Job, error)
 	// Acknowledge marks a done job as delivered.
@@ -124,4 +151,8 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	ErrExists   = errors.New("store: already exists")
 	ErrLimit    = errors.New("store: the session's signature limit is reached")
+	// ErrUnwritable marks a write the store could not make because it cannot take writes
+	// now: a full disk, an I/O error, a read-only file. It passes once the cause is fixed,
+	// so callers refuse new work and keep what they have, rather than give up on it.
+	ErrUnwritable = errors.New("store: cannot write")
 )

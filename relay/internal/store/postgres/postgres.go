@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/veilsign/veilsign/relay/internal/store"
@@ -34,11 +35,11 @@ var _ store.Store = (*DB)(nil)
 func Open(ctx context.Context, dsn string) (store.Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: postgres dsn: %w", err)
+		return nil, failed("store: postgres dsn", err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("store: postgres: %w", err)
+		return nil, failed("store: postgres", err)
 	}
 	s := &DB{pool: pool}
 	if err := s.migrate(ctx); err != nil {
@@ -111,26 +112,31 @@ var migrations = []string{
 		expires timestamptz NOT NULL
 	);
 	CREATE INDEX checkpoints_expires ON checkpoints (expires);`,
+	// Who identified, so that identify survives a restart (store.Identity).
+	`ALTER TABLE sessions ADD COLUMN signer_name text NOT NULL DEFAULT '',
+		ADD COLUMN signer_email text NOT NULL DEFAULT '',
+		ADD COLUMN signer_capacity text NOT NULL DEFAULT '',
+		ADD COLUMN signer_phone text NOT NULL DEFAULT '';`,
 }
 
 // migrate holds the advisory lock for its transaction: relays started together wait for the
 // first one instead of racing; DDL is transactional, so a failed step changes nothing.
 func (s *DB) migrate(ctx context.Context) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
-			return fmt.Errorf("store: schema lock: %w", err)
+			return failed("store: schema lock", err)
 		}
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)`); err != nil {
-			return fmt.Errorf("store: schema: %w", err)
+			return failed("store: schema", err)
 		}
 		var v int
 		err := tx.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&v)
 		if errors.Is(err, pgx.ErrNoRows) {
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
-				return fmt.Errorf("store: schema: %w", err)
+				return failed("store: schema", err)
 			}
 		} else if err != nil {
-			return fmt.Errorf("store: schema: %w", err)
+			return failed("store: schema", err)
 		}
 		if v > len(migrations) {
 			// An older relay must not write into a schema it does not know.
@@ -142,7 +148,7 @@ func (s *DB) migrate(ctx context.Context) error {
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1`, len(migrations)); err != nil {
-			return fmt.Errorf("store: schema: %w", err)
+			return failed("store: schema", err)
 		}
 		return nil
 	})
@@ -165,13 +171,16 @@ func (s *DB) CreateSession(ctx context.Context, sess *store.Session) error {
 		created = time.Now()
 	}
 	// ON CONFLICT DO NOTHING tells a taken id from a failed write without parsing SQLSTATEs.
+	who := &sess.Signer
 	tag, err := s.pool.Exec(ctx, `INSERT INTO sessions
-		(id, signer_id, audience, methods, max_signs, expires, created, method, chain, credential)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+		(id, signer_id, audience, methods, max_signs, expires, created, method, chain, credential,
+		signer_name, signer_email, signer_capacity, signer_phone)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
 		sess.ID, sess.SignerID, sess.Audience, nonNil(sess.Methods), sess.MaxSigns,
-		rules.Norm(sess.Expires), rules.Norm(created), sess.Method, nonNil(sess.Chain), sess.Credential)
+		rules.Norm(sess.Expires), rules.Norm(created), sess.Method, nonNil(sess.Chain), sess.Credential,
+		who.Name, who.Email, who.Capacity, who.Phone)
 	if err != nil {
-		return fmt.Errorf("store: create session: %w", err)
+		return failed("store: create session", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("%w: session %q", store.ErrExists, sess.ID)
@@ -182,15 +191,17 @@ func (s *DB) CreateSession(ctx context.Context, sess *store.Session) error {
 // Session implements store.Store.
 func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
 	var sess store.Session
+	who := &sess.Signer
 	err := s.pool.QueryRow(ctx, `SELECT id, signer_id, audience, methods, max_signs, expires,
-		created, method, chain, credential FROM sessions WHERE id = $1 AND expires > $2`, id, rules.Now()).
+		created, method, chain, credential, signer_name, signer_email, signer_capacity, signer_phone
+		FROM sessions WHERE id = $1 AND expires > $2`, id, rules.Now()).
 		Scan(&sess.ID, &sess.SignerID, &sess.Audience, &sess.Methods, &sess.MaxSigns, &sess.Expires,
-			&sess.Created, &sess.Method, &sess.Chain, &sess.Credential)
+			&sess.Created, &sess.Method, &sess.Chain, &sess.Credential, &who.Name, &who.Email, &who.Capacity, &who.Phone)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("%w: session %q", store.ErrNotFound, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: session: %w", err)
+		return nil, failed("store: session", err)
 	}
 	// Empty lists come back nil, as a Session that never had them would hold.
 	if len(sess.Methods) == 0 {
@@ -204,15 +215,18 @@ func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
 }
 
 // UpdateSession implements store.Store. Only the identify result (Method, Chain,
-// Credential) changes: what the portal's token granted is fixed at creation.
+// Credential, Signer) changes: what the portal's token granted is fixed at creation.
 func (s *DB) UpdateSession(ctx context.Context, sess *store.Session) error {
 	if sess == nil || sess.ID == "" {
 		return errors.New("store: session without id")
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET method = $1, chain = $2, credential = $3
-		WHERE id = $4 AND expires > $5`, sess.Method, nonNil(sess.Chain), sess.Credential, sess.ID, rules.Now())
+	who := &sess.Signer
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET method = $1, chain = $2, credential = $3,
+		signer_name = $4, signer_email = $5, signer_capacity = $6, signer_phone = $7
+		WHERE id = $8 AND expires > $9`, sess.Method, nonNil(sess.Chain), sess.Credential,
+		who.Name, who.Email, who.Capacity, who.Phone, sess.ID, rules.Now())
 	if err != nil {
-		return fmt.Errorf("store: update session: %w", err)
+		return failed("store: update session", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("%w: session %q", store.ErrNotFound, sess.ID)
@@ -248,7 +262,7 @@ func liveJob(ctx context.Context, q querier, sessionID string, digest []byte, no
 		return nil, fmt.Errorf("%w: job %x in session %q", store.ErrNotFound, digest, sessionID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: job: %w", err)
+		return nil, failed("store: job", err)
 	}
 	return j, nil
 }
@@ -267,7 +281,7 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 		stored  *store.Job
 		created bool
 	)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		stored, created = nil, false // BeginFunc may not retry, but keep each run clean
 		now := rules.Now()
 		var one int
@@ -277,7 +291,7 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 			return fmt.Errorf("%w: session %q", store.ErrNotFound, j.SessionID)
 		}
 		if err != nil {
-			return fmt.Errorf("store: start job: %w", err)
+			return failed("store: start job", err)
 		}
 		stored, err = liveJob(ctx, tx, j.SessionID, j.Digest, now)
 		if err == nil {
@@ -288,7 +302,7 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 		}
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE session_id = $1`, j.SessionID).Scan(&n); err != nil {
-			return fmt.Errorf("store: start job: %w", err)
+			return failed("store: start job", err)
 		}
 		if n+1 > max {
 			return fmt.Errorf("%w: %d of %d", store.ErrLimit, n, max)
@@ -300,7 +314,7 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 			ON CONFLICT (session_id, digest) DO NOTHING`,
 			j.SessionID, j.Digest, j.HashAlg, j.Label, j.Level, store.JobPending, now)
 		if err != nil {
-			return fmt.Errorf("store: start job: %w", err)
+			return failed("store: start job", err)
 		}
 		stored, err = liveJob(ctx, tx, j.SessionID, j.Digest, now)
 		if err != nil {
@@ -326,28 +340,57 @@ func (s *DB) FinishJob(ctx context.Context, j *store.Job) error {
 	if err := rules.CheckFinish(j); err != nil {
 		return err
 	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := finish(ctx, tx, j)
+		return err
+	})
+}
+
+// CompleteJob implements store.Store. The job's row is updated first, so two relays
+// completing the same job at once book it once: the second waits on the row lock and then
+// finds it done.
+func (s *DB) CompleteJob(ctx context.Context, j *store.Job, b *store.Booking) error {
+	if err := rules.CheckComplete(j, b); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		changed, err := finish(ctx, tx, j)
+		if err != nil || !changed {
+			return err
+		}
+		if err := addAudit(ctx, tx, &b.Audit); err != nil {
+			return err
+		}
+		if b.Priced {
+			return addCredit(ctx, tx, b.Audit.SignerID, b.Audit.Method, b.Credits)
+		}
+		return nil
+	})
+}
+
+// finish records j's outcome in tx; changed is false when the same outcome was already
+// recorded.
+func finish(ctx context.Context, tx pgx.Tx, j *store.Job) (changed bool, err error) {
 	var cms []byte
 	if j.State == store.JobDone || j.State == store.JobSigned {
 		cms = j.CMS
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		now := rules.Now()
-		tag, err := tx.Exec(ctx, `UPDATE jobs SET state = $1, cms = $2, err_code = $3, err_msg = $4,
-			updated = $5 WHERE session_id = $6 AND digest = $7 AND state IN ('pending', 'signed')
-			AND EXISTS (SELECT 1 FROM sessions WHERE id = $6 AND expires > $5)`,
-			j.State, cms, j.ErrCode, j.ErrMsg, now, j.SessionID, j.Digest)
-		if err != nil {
-			return fmt.Errorf("store: finish job: %w", err)
-		}
-		if tag.RowsAffected() == 1 {
-			return nil
-		}
-		stored, err := liveJob(ctx, tx, j.SessionID, j.Digest, now)
-		if err != nil {
-			return err
-		}
-		return rules.FinishConflict(stored, j)
-	})
+	now := rules.Now()
+	tag, err := tx.Exec(ctx, `UPDATE jobs SET state = $1, cms = $2, err_code = $3, err_msg = $4,
+		updated = $5 WHERE session_id = $6 AND digest = $7 AND state IN ('pending', 'signed')
+		AND EXISTS (SELECT 1 FROM sessions WHERE id = $6 AND expires > $5)`,
+		j.State, cms, j.ErrCode, j.ErrMsg, now, j.SessionID, j.Digest)
+	if err != nil {
+		return false, failed("store: finish job", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return true, nil
+	}
+	stored, err := liveJob(ctx, tx, j.SessionID, j.Digest, now)
+	if err != nil {
+		return false, err
+	}
+	return false, rules.FinishConflict(stored, j)
 }
 
 // PendingJobs implements store.Store, oldest first.
@@ -358,19 +401,19 @@ func (s *DB) PendingJobs(ctx context.Context, sessionID string) ([]*store.Job, e
 		AND (j.state IN ('pending', 'signed') OR (j.state = 'done' AND NOT j.delivered))
 		ORDER BY j.created, j.digest`, sessionID, rules.Now())
 	if err != nil {
-		return nil, fmt.Errorf("store: pending jobs: %w", err)
+		return nil, failed("store: pending jobs", err)
 	}
 	defer rows.Close()
 	jobs := []*store.Job{}
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: pending jobs: %w", err)
+			return nil, failed("store: pending jobs", err)
 		}
 		jobs = append(jobs, j)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: pending jobs: %w", err)
+		return nil, failed("store: pending jobs", err)
 	}
 	return jobs, nil
 }
@@ -378,13 +421,13 @@ func (s *DB) PendingJobs(ctx context.Context, sessionID string) ([]*store.Job, e
 // Acknowledge implements store.Store. Acknowledging twice is fine (the client may retry);
 // a job that is not done yields ErrNotFound, as there is no CMS to acknowledge.
 func (s *DB) Acknowledge(ctx context.Context, sessionID string, digest []byte) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		now := rules.Now()
 		tag, err := tx.Exec(ctx, `UPDATE jobs SET delivered = true, updated = $1
 			WHERE session_id = $2 AND digest = $3 AND state = 'done' AND NOT delivered
 			AND EXISTS (SELECT 1 FROM sessions WHERE id = $2 AND expires > $1)`, now, sessionID, digest)
 		if err != nil {
-			return fmt.Errorf("store: acknowledge: %w", err)
+			return failed("store: acknowledge", err)
 		}
 		if tag.RowsAffected() == 1 {
 			return nil
@@ -402,14 +445,23 @@ func (s *DB) AddAudit(ctx context.Context, a *store.Audit) error {
 	if a == nil {
 		return errors.New("store: nil audit record")
 	}
+	return addAudit(ctx, s.pool, a)
+}
+
+// execer is what a pool and a transaction share for statements without rows.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func addAudit(ctx context.Context, q execer, a *store.Audit) error {
 	at := a.Time
 	if at.IsZero() {
 		at = time.Now()
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO audit (time, session_id, signer_id, method, digest,
+	if _, err := q.Exec(ctx, `INSERT INTO audit (time, session_id, signer_id, method, digest,
 		cert_serial, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7)`, rules.Norm(at), a.SessionID,
 		a.SignerID, a.Method, nonNil(a.Digest), a.CertSerial, a.Outcome); err != nil {
-		return fmt.Errorf("store: audit: %w", err)
+		return failed("store: audit", err)
 	}
 	return nil
 }
@@ -421,20 +473,20 @@ func (s *DB) Audits(ctx context.Context, sessionID string) ([]store.Audit, error
 	rows, err := s.pool.Query(ctx, `SELECT time, session_id, signer_id, method, digest,
 		cert_serial, outcome FROM audit WHERE $1 = '' OR session_id = $1 ORDER BY id`, sessionID)
 	if err != nil {
-		return nil, fmt.Errorf("store: audits: %w", err)
+		return nil, failed("store: audits", err)
 	}
 	defer rows.Close()
 	out := []store.Audit{}
 	for rows.Next() {
 		var a store.Audit
 		if err := rows.Scan(&a.Time, &a.SessionID, &a.SignerID, &a.Method, &a.Digest, &a.CertSerial, &a.Outcome); err != nil {
-			return nil, fmt.Errorf("store: audits: %w", err)
+			return nil, failed("store: audits", err)
 		}
 		a.Time = a.Time.UTC()
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: audits: %w", err)
+		return nil, failed("store: audits", err)
 	}
 	return out, nil
 }
@@ -442,10 +494,14 @@ func (s *DB) Audits(ctx context.Context, sessionID string) ([]store.Audit, error
 // AddCredit implements store.Store; the sum is kept per (signer, method), added in one
 // statement so that relays booking at once do not lose each other's additions.
 func (s *DB) AddCredit(ctx context.Context, signerID, method string, credits float64) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO credits (signer_id, method, credits) VALUES ($1, $2, $3)
+	return addCredit(ctx, s.pool, signerID, method, credits)
+}
+
+func addCredit(ctx context.Context, q execer, signerID, method string, credits float64) error {
+	if _, err := q.Exec(ctx, `INSERT INTO credits (signer_id, method, credits) VALUES ($1, $2, $3)
 		ON CONFLICT (signer_id, method) DO UPDATE SET credits = credits.credits + excluded.credits`,
 		signerID, method, credits); err != nil {
-		return fmt.Errorf("store: add credit: %w", err)
+		return failed("store: add credit", err)
 	}
 	return nil
 }
@@ -456,19 +512,19 @@ func (s *DB) Credits(ctx context.Context, signerID string) ([]store.Credit, erro
 	rows, err := s.pool.Query(ctx, `SELECT method, credits FROM credits WHERE signer_id = $1
 		ORDER BY method`, signerID)
 	if err != nil {
-		return nil, fmt.Errorf("store: credits: %w", err)
+		return nil, failed("store: credits", err)
 	}
 	defer rows.Close()
 	out := []store.Credit{} // encodes as [] rather than null for a signer with none
 	for rows.Next() {
 		c := store.Credit{SignerID: signerID}
 		if err := rows.Scan(&c.SigningOption, &c.Credits); err != nil {
-			return nil, fmt.Errorf("store: credits: %w", err)
+			return nil, failed("store: credits", err)
 		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: credits: %w", err)
+		return nil, failed("store: credits", err)
 	}
 	return out, nil
 }
@@ -479,7 +535,7 @@ func (s *DB) Credits(ctx context.Context, signerID string) ([]store.Credit, erro
 func (s *DB) Ping(ctx context.Context) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE write_probe SET n = n + 1, at = $1 WHERE id = 1`, rules.Now())
 	if err != nil {
-		return fmt.Errorf("store: write probe: %w", err)
+		return failed("store: write probe", err)
 	}
 	if tag.RowsAffected() != 1 {
 		return errors.New("store: write probe row is missing")
@@ -493,10 +549,10 @@ func (s *DB) Ping(ctx context.Context) error {
 func (s *DB) Expire(ctx context.Context, now time.Time) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id IN
 		(SELECT id FROM sessions WHERE expires <= $1 FOR UPDATE SKIP LOCKED)`, rules.Norm(now)); err != nil {
-		return fmt.Errorf("store: expire: %w", err)
+		return failed("store: expire", err)
 	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM checkpoints WHERE expires <= $1`, rules.Norm(now)); err != nil {
-		return fmt.Errorf("store: expire: %w", err)
+		return failed("store: expire", err)
 	}
 	return nil
 }
@@ -509,7 +565,7 @@ func (s *DB) PutCheckpoint(ctx context.Context, key string, value []byte, expire
 	if _, err := s.pool.Exec(ctx, `INSERT INTO checkpoints (key, value, expires) VALUES ($1, $2, $3)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
 		key, nonNil(value), rules.Norm(expires)); err != nil {
-		return fmt.Errorf("store: put checkpoint: %w", err)
+		return failed("store: put checkpoint", err)
 	}
 	return nil
 }
@@ -523,7 +579,7 @@ func (s *DB) Checkpoint(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: checkpoint %q", store.ErrNotFound, key)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: checkpoint: %w", err)
+		return nil, failed("store: checkpoint", err)
 	}
 	return nonNil(v), nil
 }
@@ -539,7 +595,7 @@ func (s *DB) TakeCheckpoint(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: checkpoint %q", store.ErrNotFound, key)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: take checkpoint: %w", err)
+		return nil, failed("store: take checkpoint", err)
 	}
 	return nonNil(v), nil
 }
@@ -547,7 +603,7 @@ func (s *DB) TakeCheckpoint(ctx context.Context, key string) ([]byte, error) {
 // DeleteCheckpoint implements store.Store.
 func (s *DB) DeleteCheckpoint(ctx context.Context, key string) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM checkpoints WHERE key = $1`, key); err != nil {
-		return fmt.Errorf("store: delete checkpoint: %w", err)
+		return failed("store: delete checkpoint", err)
 	}
 	return nil
 }
@@ -556,4 +612,28 @@ func (s *DB) DeleteCheckpoint(ctx context.Context, key string) error {
 func (s *DB) Close() error {
 	s.pool.Close()
 	return nil
+}
+
+// inTx runs fn in a transaction; a commit that fails for want of space is ErrUnwritable
+// like any statement.
+func (s *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return classify(pgx.BeginFunc(ctx, s.pool, fn))
+}
+
+// failed wraps err under what, classified.
+func failed(what string, err error) error { return classify(fmt.Errorf("%s: %w", what, err)) }
+
+// classify marks the failures that mean the database cannot take writes now — a full disk
+// (53100), an I/O error (58030), a read-only database or standby (25006) — as
+// store.ErrUnwritable, so the relay stops taking new work until a write succeeds again.
+func classify(err error) error {
+	var pe *pgconn.PgError
+	if err == nil || errors.Is(err, store.ErrUnwritable) || !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "53100", "58030", "25006":
+		return fmt.Errorf("%w: %w", store.ErrUnwritable, err)
+	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"strings"
@@ -173,5 +174,50 @@ func TestPingReadOnly(t *testing.T) {
 		t.Error("Ping on a read-only server = nil")
 	} else {
 		t.Logf("Ping on a read-only server: %v", err)
+	}
+}
+
+// TestReadOnlyIsUnwritable: a database that refuses writes (here every transaction is
+// read-only, as on a standby or after an administrator's switch) makes Ping and the writes
+// fail with store.ErrUnwritable — what tells the relay to refuse new sessions — while
+// reads go on.
+func TestReadOnlyIsUnwritable(t *testing.T) {
+	dsn := freshSchema(t)
+	rw := openDSN(t, dsn) // creates the schema
+	defer rw.Close()
+	ctx := context.Background()
+	sess := &store.Session{ID: "before", SignerID: "alice", MaxSigns: 1, Expires: time.Now().Add(time.Hour)}
+	if err := rw.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		t.Skipf("SKIPPED: %s is not a URL; the read-only test needs one", envDSN)
+	}
+	q := u.Query()
+	q.Set("default_transaction_read_only", "on")
+	u.RawQuery = q.Encode()
+	pool, err := pgxpool.New(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := &DB{pool: pool}
+	defer ro.Close()
+	if err := ro.Ping(ctx); !errors.Is(err, store.ErrUnwritable) {
+		t.Errorf("Ping on a read-only database = %v, want store.ErrUnwritable", err)
+	}
+	err = ro.CreateSession(ctx, &store.Session{ID: "after", SignerID: "bob", MaxSigns: 1, Expires: time.Now().Add(time.Hour)})
+	if !errors.Is(err, store.ErrUnwritable) {
+		t.Errorf("CreateSession on a read-only database = %v, want store.ErrUnwritable", err)
+	}
+	_, _, err = ro.StartJob(ctx, &store.Job{SessionID: "before", Digest: []byte("0123456789abcdef0123456789abcdef")}, 1)
+	if !errors.Is(err, store.ErrUnwritable) {
+		t.Errorf("StartJob on a read-only database = %v, want store.ErrUnwritable", err)
+	}
+	if got, err := ro.Session(ctx, "before"); err != nil || got.SignerID != "alice" {
+		t.Errorf("Session on a read-only database = %+v, %v", got, err)
+	}
+	if _, err := ro.Session(ctx, "nope"); !errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrUnwritable) {
+		t.Errorf("Session(unknown) on a read-only database = %v, want ErrNotFound only", err)
 	}
 }

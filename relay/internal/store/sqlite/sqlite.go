@@ -32,11 +32,12 @@ const busyTimeout = 10 * time.Second
 type DB struct {
 	db   *sql.DB
 	path string
-	// wlock lets one writer of this process in at a time. SQLite allows one writer anyway;
-	// queueing here, with the caller's context, is fairer and cheaper than letting every
-	// goroutine poll the file lock in the busy handler. Other processes are still kept out
-	// by BEGIN IMMEDIATE and waited for by the busy timeout.
-	wlock chan struct{}
+	// w runs every write of this process, in group commits. SQLite allows one writer
+	// anyway; queueing in the process is fairer and cheaper than letting every goroutine
+	// poll the file lock in the busy handler. Other processes are still kept out by BEGIN
+	// IMMEDIATE and waited for by the busy timeout.
+	w     *writer
+	stmts *stmtCache
 	// minFree is the free space below which Ping fails; a field so tests can switch the
 	// check off and reach the probe write.
 	minFree uint64
@@ -67,7 +68,11 @@ func open(path string) (*DB, error) {
 	// WAL lets readers (reconnecting clients polling their jobs) run beside the writer.
 	q.Add("_pragma", "journal_mode(WAL)")
 	// FULL syncs the WAL on every commit: in WAL mode NORMAL may lose the last commits on a
-	// power cut, and a lost "done" job means a signer is asked twice.
+	// power cut, and a lost "done" job means a signer is asked twice. (NORMAL would survive
+	// a SIGKILL of the relay, the WAL being in the OS's cache by then, but not the machine
+	// going down.) The relay answers a client only after the commit, so FULL is what keeps
+	// the promise; group commit (writer.go) shares each sync among the writes queued
+	// meanwhile, which is where the speed comes from instead.
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	// Write transactions take the write lock at BEGIN: a deferred transaction that reads
@@ -84,7 +89,7 @@ func open(path string) (*DB, error) {
 	// A few connections are enough for concurrent reads; each holds its own page cache.
 	sdb.SetMaxOpenConns(8)
 	sdb.SetMaxIdleConns(8)
-	s := &DB{db: sdb, path: abs, wlock: make(chan struct{}, 1), minFree: defaultMinFree}
+	s := &DB{db: sdb, path: abs, stmts: newStmtCache(sdb), minFree: defaultMinFree}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
 	defer cancel()
@@ -98,8 +103,12 @@ func open(path string) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("store: %s: journal mode is %q, WAL is required (is the file on a network filesystem?)", abs, mode)
 	}
-	if err := s.migrate(ctx); err != nil {
+	if s.w, err = newWriter(ctx, sdb, s.stmts); err != nil {
 		sdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -168,12 +177,17 @@ var migrations = []string{
 		expires TEXT NOT NULL
 	);
 	CREATE INDEX checkpoints_expires ON checkpoints (expires);`,
+	// Who identified, so that identify survives a restart (store.Identity).
+	`ALTER TABLE sessions ADD COLUMN signer_name TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sessions ADD COLUMN signer_email TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sessions ADD COLUMN signer_capacity TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sessions ADD COLUMN signer_phone TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate runs inside one write transaction (BEGIN IMMEDIATE): two relays opening the same
 // new file cannot both create the tables, and a failed step leaves the schema as it was.
 func (s *DB) migrate(ctx context.Context) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 			return fmt.Errorf("store: schema: %w", err)
 		}
@@ -202,26 +216,19 @@ func (s *DB) migrate(ctx context.Context) error {
 	})
 }
 
-// write runs fn in one write transaction, committed when fn returns nil.
-func (s *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	select {
-	case s.wlock <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.wlock }()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	return nil
+// write runs fn in a write transaction (shared with other callers' writes, each in its
+// own savepoint), committed when fn returns nil; see writer.
+func (s *DB) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.w.do(ctx, fn)
+}
+
+// exec and queryRow run a prepared statement; see stmtCache.
+func (s *DB) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	return s.stmts.exec(ctx, tx, q, args...)
+}
+
+func (s *DB) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) rowScanner {
+	return s.stmts.queryRow(ctx, tx, q, args...)
 }
 
 func ts(t time.Time) string { return rules.Norm(t).Format(tsLayout) }
@@ -251,14 +258,17 @@ func (s *DB) CreateSession(ctx context.Context, sess *store.Session) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// ON CONFLICT DO NOTHING tells a taken id from a failed write without parsing
 		// driver error codes.
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions
-			(id, signer_id, audience, methods, max_signs, expires, created, method, chain, credential)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		who := &sess.Signer
+		res, err := s.exec(ctx, tx, `INSERT INTO sessions
+			(id, signer_id, audience, methods, max_signs, expires, created, method, chain, credential,
+			signer_name, signer_email, signer_capacity, signer_phone)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			sess.ID, sess.SignerID, sess.Audience, string(methods), sess.MaxSigns,
-			ts(sess.Expires), ts(created), sess.Method, string(chain), sess.Credential)
+			ts(sess.Expires), ts(created), sess.Method, string(chain), sess.Credential,
+			who.Name, who.Email, who.Capacity, who.Phone)
 		if err != nil {
 			return fmt.Errorf("store: create session: %w", err)
 		}
@@ -285,10 +295,12 @@ func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
 		methods, chain   string
 		expires, created string
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT id, signer_id, audience, methods, max_signs, expires,
-		created, method, chain, credential FROM sessions WHERE id = ? AND expires > ?`, id, ts(time.Now())).
+	who := &sess.Signer
+	err := s.queryRow(ctx, nil, `SELECT id, signer_id, audience, methods, max_signs, expires,
+		created, method, chain, credential, signer_name, signer_email, signer_capacity, signer_phone
+		FROM sessions WHERE id = ? AND expires > ?`, id, ts(time.Now())).
 		Scan(&sess.ID, &sess.SignerID, &sess.Audience, &methods, &sess.MaxSigns, &expires,
-			&created, &sess.Method, &chain, &sess.Credential)
+			&created, &sess.Method, &chain, &sess.Credential, &who.Name, &who.Email, &who.Capacity, &who.Phone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: session %q", store.ErrNotFound, id)
 	}
@@ -318,7 +330,7 @@ func (s *DB) Session(ctx context.Context, id string) (*store.Session, error) {
 }
 
 // UpdateSession implements store.Store. Only the identify result (Method, Chain,
-// Credential) changes: what the portal's token granted is fixed at creation.
+// Credential, Signer) changes: what the portal's token granted is fixed at creation.
 func (s *DB) UpdateSession(ctx context.Context, sess *store.Session) error {
 	if sess == nil || sess.ID == "" {
 		return errors.New("store: session without id")
@@ -327,9 +339,12 @@ func (s *DB) UpdateSession(ctx context.Context, sess *store.Session) error {
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET method = ?, chain = ?, credential = ?
-			WHERE id = ? AND expires > ?`, sess.Method, string(chain), sess.Credential, sess.ID, ts(time.Now()))
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		who := &sess.Signer
+		res, err := s.exec(ctx, tx, `UPDATE sessions SET method = ?, chain = ?, credential = ?,
+			signer_name = ?, signer_email = ?, signer_capacity = ?, signer_phone = ?
+			WHERE id = ? AND expires > ?`, sess.Method, string(chain), sess.Credential,
+			who.Name, who.Email, who.Capacity, who.Phone, sess.ID, ts(time.Now()))
 		if err != nil {
 			return fmt.Errorf("store: update session: %w", err)
 		}
@@ -345,9 +360,7 @@ func (s *DB) UpdateSession(ctx context.Context, sess *store.Session) error {
 const jobCols = `j.session_id, j.digest, j.hash_alg, j.label, j.level, j.state, j.cms,
 	j.err_code, j.err_msg, j.delivered, j.created, j.updated`
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanJob(r scanner) (*store.Job, error) {
+func scanJob(r rowScanner) (*store.Job, error) {
 	var (
 		j                store.Job
 		created, updated string
@@ -370,10 +383,8 @@ func scanJob(r scanner) (*store.Job, error) {
 
 // liveJob reads a job whose session has not expired: a job is visible exactly as long as
 // its session, so a reconnect after expiry finds nothing, sweep or no sweep.
-func liveJob(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, sessionID string, digest []byte, now time.Time) (*store.Job, error) {
-	j, err := scanJob(q.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs j
+func (s *DB) liveJob(ctx context.Context, tx *sql.Tx, sessionID string, digest []byte, now time.Time) (*store.Job, error) {
+	j, err := scanJob(s.queryRow(ctx, tx, `SELECT `+jobCols+` FROM jobs j
 		JOIN sessions s ON s.id = j.session_id
 		WHERE j.session_id = ? AND j.digest = ? AND s.expires > ?`, sessionID, digest, ts(now)))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -397,10 +408,29 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 		stored  *store.Job
 		created bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := time.Now()
+		t := rules.Norm(now)
+		// The common case in one statement: a new digest in a live session under its limit.
+		// When it inserts nothing, the reads below say which rule stopped it.
+		res, err := s.exec(ctx, tx, `INSERT INTO jobs (session_id, digest, hash_alg, label, level,
+			state, created, updated) SELECT ?, ?, ?, ?, ?, ?, ?, ?
+			WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ? AND expires > ?)
+			AND (SELECT count(*) FROM jobs WHERE session_id = ?) < ?
+			ON CONFLICT (session_id, digest) DO NOTHING`,
+			j.SessionID, j.Digest, j.HashAlg, j.Label, j.Level, store.JobPending, ts(t), ts(t),
+			j.SessionID, ts(now), j.SessionID, max)
+		if err != nil {
+			return fmt.Errorf("store: start job: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("store: start job: %w", err)
+		} else if n == 1 {
+			stored, created = newPending(j, t), true
+			return nil
+		}
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ? AND expires > ?`,
+		err = s.queryRow(ctx, tx, `SELECT 1 FROM sessions WHERE id = ? AND expires > ?`,
 			j.SessionID, ts(now)).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: session %q", store.ErrNotFound, j.SessionID)
@@ -408,7 +438,7 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 		if err != nil {
 			return fmt.Errorf("store: start job: %w", err)
 		}
-		stored, err = liveJob(ctx, tx, j.SessionID, j.Digest, now)
+		stored, err = s.liveJob(ctx, tx, j.SessionID, j.Digest, now)
 		if err == nil {
 			return nil // asked before: the same job, never a second one
 		}
@@ -416,24 +446,16 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE session_id = ?`,
+		if err := s.queryRow(ctx, tx, `SELECT count(*) FROM jobs WHERE session_id = ?`,
 			j.SessionID).Scan(&n); err != nil {
 			return fmt.Errorf("store: start job: %w", err)
 		}
 		if n+1 > max {
 			return fmt.Errorf("%w: %d of %d", store.ErrLimit, n, max)
 		}
-		t := rules.Norm(now)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (session_id, digest, hash_alg, label, level,
-			state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			j.SessionID, j.Digest, j.HashAlg, j.Label, j.Level, store.JobPending, ts(t), ts(t)); err != nil {
-			return fmt.Errorf("store: start job: %w", err)
-		}
-		stored = &store.Job{SessionID: j.SessionID, Digest: append([]byte(nil), j.Digest...),
-			HashAlg: j.HashAlg, Label: j.Label, Level: j.Level, State: store.JobPending,
-			Created: t, Updated: t}
-		created = true
-		return nil
+		// Live, under the limit, not there: the insert above cannot have missed it, as this
+		// transaction runs alone.
+		return fmt.Errorf("store: start job: session %q: job neither created nor found", j.SessionID)
 	})
 	if err != nil {
 		return nil, false, err
@@ -441,9 +463,16 @@ func (s *DB) StartJob(ctx context.Context, j *store.Job, max int) (*store.Job, b
 	return stored, created, nil
 }
 
+// newPending is the job StartJob created from j at t.
+func newPending(j *store.Job, t time.Time) *store.Job {
+	return &store.Job{SessionID: j.SessionID, Digest: append([]byte(nil), j.Digest...),
+		HashAlg: j.HashAlg, Label: j.Label, Level: j.Level, State: store.JobPending,
+		Created: t, Updated: t}
+}
+
 // Job implements store.Store.
 func (s *DB) Job(ctx context.Context, sessionID string, digest []byte) (*store.Job, error) {
-	return liveJob(ctx, s.db, sessionID, digest, time.Now())
+	return s.liveJob(ctx, nil, sessionID, digest, time.Now())
 }
 
 // FinishJob implements store.Store. Only a pending job changes; recording the same outcome
@@ -452,35 +481,62 @@ func (s *DB) FinishJob(ctx context.Context, j *store.Job) error {
 	if err := rules.CheckFinish(j); err != nil {
 		return err
 	}
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.finish(ctx, tx, j)
+		return err
+	})
+}
+
+// CompleteJob implements store.Store.
+func (s *DB) CompleteJob(ctx context.Context, j *store.Job, b *store.Booking) error {
+	if err := rules.CheckComplete(j, b); err != nil {
+		return err
+	}
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		changed, err := s.finish(ctx, tx, j)
+		if err != nil || !changed {
+			return err
+		}
+		if err := s.addAudit(ctx, tx, &b.Audit); err != nil {
+			return err
+		}
+		if b.Priced {
+			return s.addCredit(ctx, tx, b.Audit.SignerID, b.Audit.Method, b.Credits)
+		}
+		return nil
+	})
+}
+
+// finish records j's outcome in tx; changed is false when the same outcome was already
+// recorded.
+func (s *DB) finish(ctx context.Context, tx *sql.Tx, j *store.Job) (changed bool, err error) {
 	var cms []byte
 	if j.State == store.JobDone || j.State == store.JobSigned {
 		cms = j.CMS
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		now := time.Now()
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, cms = ?, err_code = ?, err_msg = ?,
-			updated = ? WHERE session_id = ? AND digest = ? AND state IN ('pending', 'signed')
-			AND session_id IN (SELECT id FROM sessions WHERE id = ? AND expires > ?)`,
-			j.State, cms, j.ErrCode, j.ErrMsg, ts(now), j.SessionID, j.Digest, j.SessionID, ts(now))
-		if err != nil {
-			return fmt.Errorf("store: finish job: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("store: finish job: %w", err)
-		} else if n == 1 {
-			return nil
-		}
-		stored, err := liveJob(ctx, tx, j.SessionID, j.Digest, now)
-		if err != nil {
-			return err
-		}
-		return rules.FinishConflict(stored, j)
-	})
+	now := time.Now()
+	res, err := s.exec(ctx, tx, `UPDATE jobs SET state = ?, cms = ?, err_code = ?, err_msg = ?,
+		updated = ? WHERE session_id = ? AND digest = ? AND state IN ('pending', 'signed')
+		AND session_id IN (SELECT id FROM sessions WHERE id = ? AND expires > ?)`,
+		j.State, cms, j.ErrCode, j.ErrMsg, ts(now), j.SessionID, j.Digest, j.SessionID, ts(now))
+	if err != nil {
+		return false, fmt.Errorf("store: finish job: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return false, fmt.Errorf("store: finish job: %w", err)
+	} else if n == 1 {
+		return true, nil
+	}
+	stored, err := s.liveJob(ctx, tx, j.SessionID, j.Digest, now)
+	if err != nil {
+		return false, err
+	}
+	return false, rules.FinishConflict(stored, j)
 }
 
 // PendingJobs implements store.Store, oldest first.
 func (s *DB) PendingJobs(ctx context.Context, sessionID string) ([]*store.Job, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+jobCols+` FROM jobs j
+	rows, err := s.stmts.query(ctx, `SELECT `+jobCols+` FROM jobs j
 		JOIN sessions s ON s.id = j.session_id
 		WHERE j.session_id = ? AND s.expires > ?
 		AND (j.state IN ('pending', 'signed') OR (j.state = 'done' AND j.delivered = 0))
@@ -506,9 +562,9 @@ func (s *DB) PendingJobs(ctx context.Context, sessionID string) ([]*store.Job, e
 // Acknowledge implements store.Store. Acknowledging twice is fine (the client may retry);
 // a job that is not done yields ErrNotFound, as there is no CMS to acknowledge.
 func (s *DB) Acknowledge(ctx context.Context, sessionID string, digest []byte) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := time.Now()
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET delivered = 1, updated = ?
+		res, err := s.exec(ctx, tx, `UPDATE jobs SET delivered = 1, updated = ?
 			WHERE session_id = ? AND digest = ? AND state = 'done' AND delivered = 0
 			AND session_id IN (SELECT id FROM sessions WHERE id = ? AND expires > ?)`,
 			ts(now), sessionID, digest, sessionID, ts(now))
@@ -520,7 +576,7 @@ func (s *DB) Acknowledge(ctx context.Context, sessionID string, digest []byte) e
 		} else if n == 1 {
 			return nil
 		}
-		stored, err := liveJob(ctx, tx, sessionID, digest, now)
+		stored, err := s.liveJob(ctx, tx, sessionID, digest, now)
 		if err != nil {
 			return err
 		}
@@ -533,25 +589,27 @@ func (s *DB) AddAudit(ctx context.Context, a *store.Audit) error {
 	if a == nil {
 		return errors.New("store: nil audit record")
 	}
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.addAudit(ctx, tx, a) })
+}
+
+func (s *DB) addAudit(ctx context.Context, tx *sql.Tx, a *store.Audit) error {
 	at := a.Time
 	if at.IsZero() {
 		at = time.Now()
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (time, session_id, signer_id, method, digest,
-			cert_serial, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)`, ts(at), a.SessionID, a.SignerID,
-			a.Method, nonNil(a.Digest), a.CertSerial, a.Outcome); err != nil {
-			return fmt.Errorf("store: audit: %w", err)
-		}
-		return nil
-	})
+	if _, err := s.exec(ctx, tx, `INSERT INTO audit (time, session_id, signer_id, method, digest,
+		cert_serial, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)`, ts(at), a.SessionID, a.SignerID,
+		a.Method, nonNil(a.Digest), a.CertSerial, a.Outcome); err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	return nil
 }
 
 // Audits returns the audit records of a session (all sessions when sessionID is empty),
 // oldest first. It is not part of store.Store: the relay only appends; this is for export
 // and for tests.
 func (s *DB) Audits(ctx context.Context, sessionID string) ([]store.Audit, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT time, session_id, signer_id, method, digest,
+	rows, err := s.stmts.query(ctx, `SELECT time, session_id, signer_id, method, digest,
 		cert_serial, outcome FROM audit WHERE ? = '' OR session_id = ? ORDER BY id`, sessionID, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("store: audits: %w", err)
@@ -579,20 +637,22 @@ func (s *DB) Audits(ctx context.Context, sessionID string) ([]store.Audit, error
 
 // AddCredit implements store.Store; the sum is kept per (signer, method).
 func (s *DB) AddCredit(ctx context.Context, signerID, method string, credits float64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO credits (signer_id, method, credits) VALUES (?, ?, ?)
-			ON CONFLICT (signer_id, method) DO UPDATE SET credits = credits + excluded.credits`,
-			signerID, method, credits); err != nil {
-			return fmt.Errorf("store: add credit: %w", err)
-		}
-		return nil
-	})
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.addCredit(ctx, tx, signerID, method, credits) })
+}
+
+func (s *DB) addCredit(ctx context.Context, tx *sql.Tx, signerID, method string, credits float64) error {
+	if _, err := s.exec(ctx, tx, `INSERT INTO credits (signer_id, method, credits) VALUES (?, ?, ?)
+		ON CONFLICT (signer_id, method) DO UPDATE SET credits = credits + excluded.credits`,
+		signerID, method, credits); err != nil {
+		return fmt.Errorf("store: add credit: %w", err)
+	}
+	return nil
 }
 
 // Credits implements store.Store, ordered by method. Subscription is 0: the relay sells
 // per signature; the field is there because OKSign's shape has it.
 func (s *DB) Credits(ctx context.Context, signerID string) ([]store.Credit, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT method, credits FROM credits WHERE signer_id = ?
+	rows, err := s.stmts.query(ctx, `SELECT method, credits FROM credits WHERE signer_id = ?
 		ORDER BY method`, signerID)
 	if err != nil {
 		return nil, fmt.Errorf("store: credits: %w", err)
@@ -626,10 +686,10 @@ func (s *DB) Ping(ctx context.Context) error {
 	if free, ok, err := freeBytes(filepath.Dir(s.path)); err != nil {
 		return fmt.Errorf("store: free space of %s: %w", s.path, err)
 	} else if ok && free < s.minFree {
-		return fmt.Errorf("store: %s: only %d KiB free, need %d KiB to take new work", s.path, free>>10, s.minFree>>10)
+		return fmt.Errorf("%w: %s: only %d KiB free, need %d KiB to take new work", store.ErrUnwritable, s.path, free>>10, s.minFree>>10)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE write_probe SET n = n + 1, at = ? WHERE id = 1`,
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, `UPDATE write_probe SET n = n + 1, at = ? WHERE id = 1`,
 			ts(time.Now())); err != nil {
 			return fmt.Errorf("store: write probe: %w", err)
 		}
@@ -637,22 +697,52 @@ func (s *DB) Ping(ctx context.Context) error {
 	})
 }
 
-// Expire implements store.Store. The jobs are deleted explicitly as well as by the foreign
-// key's cascade, so that a connection opened without foreign_keys cannot leave orphans.
+// expireBatch bounds what one transaction of Expire deletes. SQLite has one writer: a sweep
+// of a large backlog (a relay that was down for a day) in one transaction would hold every
+// signature's write behind it; in batches, each queued like any other write, the
+// signatures go in between.
+const expireBatch = 500
+
+// Expire implements store.Store, in batches of expireBatch sessions (and checkpoints). The
+// jobs are deleted explicitly as well as by the foreign key's cascade, so that a
+// connection opened without foreign_keys cannot leave orphans.
 func (s *DB) Expire(ctx context.Context, now time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE session_id IN
-			(SELECT id FROM sessions WHERE expires <= ?)`, ts(now)); err != nil {
-			return fmt.Errorf("store: expire: %w", err)
+	const expired = `SELECT id FROM sessions WHERE expires <= ? ORDER BY expires, id LIMIT ?`
+	err := s.inBatches(ctx, func(ctx context.Context, tx *sql.Tx) (sql.Result, error) {
+		if _, err := s.exec(ctx, tx, `DELETE FROM jobs WHERE session_id IN (`+expired+`)`, ts(now), expireBatch); err != nil {
+			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires <= ?`, ts(now)); err != nil {
-			return fmt.Errorf("store: expire: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE expires <= ?`, ts(now)); err != nil {
-			return fmt.Errorf("store: expire: %w", err)
-		}
-		return nil
+		return s.exec(ctx, tx, `DELETE FROM sessions WHERE id IN (`+expired+`)`, ts(now), expireBatch)
 	})
+	if err != nil {
+		return err
+	}
+	return s.inBatches(ctx, func(ctx context.Context, tx *sql.Tx) (sql.Result, error) {
+		return s.exec(ctx, tx, `DELETE FROM checkpoints WHERE key IN
+			(SELECT key FROM checkpoints WHERE expires <= ? LIMIT ?)`, ts(now), expireBatch)
+	})
+}
+
+// inBatches runs del, one write each time, until it deletes fewer than expireBatch rows.
+func (s *DB) inBatches(ctx context.Context, del func(ctx context.Context, tx *sql.Tx) (sql.Result, error)) error {
+	for more := true; more; {
+		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			res, err := del(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("store: expire: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("store: expire: %w", err)
+			}
+			more = n == expireBatch
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PutCheckpoint implements store.Store.
@@ -660,8 +750,8 @@ func (s *DB) PutCheckpoint(ctx context.Context, key string, value []byte, expire
 	if err := rules.CheckCheckpoint(key, value, expires); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (key, value, expires) VALUES (?, ?, ?)
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, `INSERT INTO checkpoints (key, value, expires) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
 			key, nonNil(value), ts(expires)); err != nil {
 			return fmt.Errorf("store: put checkpoint: %w", err)
@@ -672,14 +762,12 @@ func (s *DB) PutCheckpoint(ctx context.Context, key string, value []byte, expire
 
 // Checkpoint implements store.Store.
 func (s *DB) Checkpoint(ctx context.Context, key string) ([]byte, error) {
-	return readCheckpoint(ctx, s.db, key)
+	return s.readCheckpoint(ctx, nil, key)
 }
 
-func readCheckpoint(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, key string) ([]byte, error) {
+func (s *DB) readCheckpoint(ctx context.Context, tx *sql.Tx, key string) ([]byte, error) {
 	var v []byte
-	err := q.QueryRowContext(ctx, `SELECT value FROM checkpoints WHERE key = ? AND expires > ?`,
+	err := s.queryRow(ctx, tx, `SELECT value FROM checkpoints WHERE key = ? AND expires > ?`,
 		key, ts(time.Now())).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: checkpoint %q", store.ErrNotFound, key)
@@ -695,12 +783,12 @@ func readCheckpoint(ctx context.Context, q interface {
 // or another one on the same file, runs after the commit and finds nothing.
 func (s *DB) TakeCheckpoint(ctx context.Context, key string) ([]byte, error) {
 	var v []byte
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		if v, err = readCheckpoint(ctx, tx, key); err != nil {
+		if v, err = s.readCheckpoint(ctx, tx, key); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE key = ?`, key); err != nil {
+		if _, err := s.exec(ctx, tx, `DELETE FROM checkpoints WHERE key = ?`, key); err != nil {
 			return fmt.Errorf("store: take checkpoint: %w", err)
 		}
 		return nil
@@ -713,8 +801,8 @@ func (s *DB) TakeCheckpoint(ctx context.Context, key string) ([]byte, error) {
 
 // DeleteCheckpoint implements store.Store.
 func (s *DB) DeleteCheckpoint(ctx context.Context, key string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE key = ?`, key); err != nil {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, `DELETE FROM checkpoints WHERE key = ?`, key); err != nil {
 			return fmt.Errorf("store: delete checkpoint: %w", err)
 		}
 		return nil
@@ -723,4 +811,10 @@ func (s *DB) DeleteCheckpoint(ctx context.Context, key string) error {
 
 // Close implements store.Store. Closing the last connection checkpoints the WAL into the
 // main file.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	if s.w != nil {
+		s.w.close()
+	}
+	s.stmts.close()
+	return s.db.Close()
+}

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -121,5 +123,59 @@ func TestStoredForm(t *testing.T) {
 	}
 	if typ != "blob" || tm != "2026-01-02T08:04:05.000006Z" {
 		t.Errorf("stored digest type %q, time %q", typ, tm)
+	}
+}
+
+// TestExpireBacklog: a sweep over more expired sessions than one batch holds deletes them
+// all, with their jobs and checkpoints, and nothing that is still live.
+func TestExpireBacklog(t *testing.T) {
+	ctx := context.Background()
+	st, err := open(filepath.Join(t.TempDir(), "relay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	n := 2*expireBatch + 7
+	// Written in one transaction of the store's own statements: a commit each would make
+	// this test wait for a thousand disk syncs.
+	err = st.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for i := range n + 1 {
+			exp := now.Add(time.Hour)
+			if i == n {
+				exp = now.Add(3 * time.Hour) // the one that stays
+			}
+			id := fmt.Sprintf("s%04d", i)
+			if _, err := tx.Exec(`INSERT INTO sessions (id, signer_id, audience, methods, max_signs, expires, created)
+				VALUES (?, 'x', '', '[]', 1, ?, ?)`, id, ts(exp), ts(now)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO jobs (session_id, digest, hash_alg, label, level, state, created, updated)
+				VALUES (?, ?, 'sha256', '', 'B-B', 'pending', ?, ?)`, id, bytes.Repeat([]byte{1}, 32), ts(now), ts(now)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO checkpoints (key, value, expires) VALUES (?, 'v', ?)`, "k-"+id, ts(exp)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Expire(ctx, now.Add(2*time.Hour)); err != nil {
+		t.Fatalf("Expire: %v", err)
+	}
+	for table, want := range map[string]int{"sessions": 1, "jobs": 1, "checkpoints": 1} {
+		var got int
+		if err := st.db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s after sweeping %d expired sessions: %d rows, want %d", table, n, got, want)
+		}
+	}
+	if _, err := st.Session(ctx, fmt.Sprintf("s%04d", n)); err != nil {
+		t.Errorf("the live session: %v", err)
 	}
 }

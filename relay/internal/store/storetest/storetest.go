@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FinishPendingAcknowledge", testFinishPendingAcknowledge},
 		{"FinishJobRules", testFinishJobRules},
 		{"Audit", testAudit},
+		{"CompleteJob", testCompleteJob},
+		{"CompleteJobConcurrent", func(t *testing.T, s store.Store) { testCompleteJobConcurrent(t, s, s) }},
 		{"Credits", testCredits},
 		{"Expire", testExpire},
 		{"Ping", testPing},
@@ -71,6 +73,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (store.Store, store.Store))
 		{"ConcurrentLimit", testConcurrentLimit},
 		{"SeenByOther", testSeenByOther},
 		{"ConcurrentTake", testConcurrentTake},
+		{"CompleteJobConcurrent", testCompleteJobConcurrent},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := open(t)
@@ -99,6 +102,7 @@ func newSession(id string) *store.Session {
 		MaxSigns: 5,
 		Expires:  now.Add(time.Hour),
 		Created:  now,
+		Signer:   store.Identity{Name: "Signer " + id, Capacity: "self"},
 	}
 }
 
@@ -162,7 +166,8 @@ func testSessionRoundTrip(t *testing.T, s store.Store) {
 func testUpdateSession(t *testing.T, s store.Store) {
 	mustCreate(t, s, newSession("s1"))
 	upd := &store.Session{ID: "s1", Method: "itsme", Chain: [][]byte{{0x30, 1, 2}, {0x30, 3}},
-		Credential: "cred-1", SignerID: "ignored", MaxSigns: 99}
+		Credential: "cred-1", SignerID: "ignored", MaxSigns: 99,
+		Signer: store.Identity{Name: "Ελένη Παπαδοπούλου", Email: "e@example.be", Capacity: "director", Phone: "+32470123456"}}
 	if err := s.UpdateSession(ctx(t), upd); err != nil {
 		t.Fatalf("UpdateSession: %v", err)
 	}
@@ -170,7 +175,8 @@ func testUpdateSession(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatalf("Session: %v", err)
 	}
-	if got.Method != "itsme" || got.Credential != "cred-1" || !reflect.DeepEqual(got.Chain, upd.Chain) {
+	if got.Method != "itsme" || got.Credential != "cred-1" || !reflect.DeepEqual(got.Chain, upd.Chain) ||
+		got.Signer != upd.Signer {
 		t.Errorf("identify result not saved: %+v", got)
 	}
 	if got.SignerID != "signer-s1" || got.MaxSigns != 5 {
@@ -601,6 +607,100 @@ func testAudit(t *testing.T, s store.Store) {
 	}
 	if d := time.Since(all[3].Time); d < 0 || d > time.Minute {
 		t.Errorf("audit record without time stamped %v", all[3].Time)
+	}
+}
+
+// testCompleteJob: the job, its audit record and its credits are written together, once.
+func testCompleteJob(t *testing.T, s store.Store) {
+	mustCreate(t, s, newSession("c"))
+	for i := 1; i <= 3; i++ {
+		if _, _, err := s.StartJob(ctx(t), newJob("c", i), 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := func(i int, cms string) *store.Job {
+		return &store.Job{SessionID: "c", Digest: digest(i), State: store.JobDone, CMS: []byte(cms)}
+	}
+	book := func(i int, priced bool) *store.Booking {
+		return &store.Booking{Audit: store.Audit{SessionID: "c", SignerID: "signer-c", Method: "itsme",
+			Digest: digest(i), CertSerial: "0a", Outcome: "signed"}, Credits: 4.2, Priced: priced}
+	}
+	if err := s.CompleteJob(ctx(t), done(1, "cms-1"), book(1, true)); err != nil {
+		t.Fatalf("CompleteJob: %v", err)
+	}
+	// The same outcome again (a retry) is accepted and books nothing more.
+	if err := s.CompleteJob(ctx(t), done(1, "cms-1"), book(1, true)); err != nil {
+		t.Fatalf("CompleteJob again: %v", err)
+	}
+	// Another CMS for a done job is refused, and books nothing.
+	if err := s.CompleteJob(ctx(t), done(1, "other"), book(1, true)); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CompleteJob with another CMS = %v, want ErrExists", err)
+	}
+	// A method without a price: audited, no credit.
+	if err := s.CompleteJob(ctx(t), done(2, "cms-2"), book(2, false)); err != nil {
+		t.Fatalf("CompleteJob unpriced: %v", err)
+	}
+	// A failed job is not completed, and refused outcomes are not booked.
+	if err := s.FinishJob(ctx(t), &store.Job{SessionID: "c", Digest: digest(3), State: store.JobFailed, ErrCode: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteJob(ctx(t), done(3, "cms-3"), book(3, true)); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CompleteJob of a failed job = %v, want ErrExists", err)
+	}
+	// Bad input is refused before anything is written.
+	if err := s.CompleteJob(ctx(t), &store.Job{SessionID: "c", Digest: digest(4), State: store.JobSigned, CMS: []byte("x")}, book(4, true)); err == nil {
+		t.Error("CompleteJob with state signed = nil")
+	}
+	if err := s.CompleteJob(ctx(t), done(4, "x"), nil); err == nil {
+		t.Error("CompleteJob without a booking = nil")
+	}
+
+	j, err := s.Job(ctx(t), "c", digest(1))
+	if err != nil || j.State != store.JobDone || string(j.CMS) != "cms-1" {
+		t.Errorf("completed job = %+v, %v", j, err)
+	}
+	if got, err := s.Credits(ctx(t), "signer-c"); err != nil || len(got) != 1 || got[0].Credits != 4.2 {
+		t.Errorf("Credits after one priced completion (and retries) = %+v, %v; want itsme 4.2", got, err)
+	}
+	au, ok := s.(Auditor)
+	if !ok {
+		t.Fatalf("%T has no Audits method to read the trail back", s)
+	}
+	recs, err := au.Audits(ctx(t), "c")
+	if err != nil || len(recs) != 2 || !bytes.Equal(recs[0].Digest, digest(1)) || !bytes.Equal(recs[1].Digest, digest(2)) {
+		t.Errorf("Audits after two completions = %+v, %v; want digests 1 and 2, once each", recs, err)
+	}
+}
+
+// testCompleteJobConcurrent: completions of one job racing (two relays finishing the same
+// approval) book it once.
+func testCompleteJobConcurrent(t *testing.T, a, b store.Store) {
+	mustCreate(t, a, newSession("cc"))
+	if _, _, err := a.StartJob(ctx(t), newJob("cc", 1), 5); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.CompleteJob(context.Background(), &store.Job{SessionID: "cc", Digest: digest(1), State: store.JobDone, CMS: []byte("cms")},
+				&store.Booking{Audit: store.Audit{SessionID: "cc", SignerID: "signer-cc", Method: "eid", Digest: digest(1), Outcome: "signed"}, Credits: 1, Priced: true})
+			if err != nil {
+				t.Errorf("CompleteJob: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got, err := a.Credits(ctx(t), "signer-cc"); err != nil || len(got) != 1 || got[0].Credits != 1 {
+		t.Errorf("Credits after 10 racing completions = %+v, %v; want 1", got, err)
+	}
+	if recs, err := a.(Auditor).Audits(ctx(t), "cc"); err != nil || len(recs) != 1 {
+		t.Errorf("audit records after 10 racing completions = %d, %v; want 1", len(recs), err)
 	}
 }
 

@@ -74,6 +74,21 @@ func CheckFinish(j *store.Job) error {
 	return nil
 }
 
+// CheckComplete rejects what CompleteJob cannot record: only a done job with its CMS is
+// complete, and it needs a booking.
+func CheckComplete(j *store.Job, b *store.Booking) error {
+	if err := CheckFinish(j); err != nil {
+		return err
+	}
+	if j.State != store.JobDone {
+		return fmt.Errorf("store: CompleteJob records a done job, not %q", j.State)
+	}
+	if b == nil {
+		return errors.New("store: CompleteJob needs a booking")
+	}
+	return nil
+}
+
 // FinishConflict decides what FinishJob returns when the stored job is no longer pending.
 // Recording the same outcome again is a harmless retry; any other outcome would replace a
 // CMS the client may already hold, which would break "one approval, one signature".
