@@ -27,21 +27,6 @@ import (
 	"github.com/veilsign/veilsign/pdfcore/internal/malformed"
 )
 
-// malformedSources are the real files the generator derives cases from: one of each
-// structure the reader follows (classic table, xref stream with object streams, hybrid,
-// linearized, incremental updates of each kind, a signed file).
-var malformedSources = []string{
-	"debian-texlive-dvipdfm-aladdin-gs550-pdf12.pdf",
-	"handmade-pdf20-xref-stream-objstm.pdf",
-	"handmade-hybrid-xrefstm.pdf",
-	"ghostscript-10-linearized-fastwebview.pdf",
-	"qpdf-11-linearized-objstm.pdf",
-	"incremental-3-updates-xref-table-groff.pdf",
-	"incremental-mixed-table-then-xref-stream-libreoffice.pdf",
-	"pdfcpu-0.15-create-xref-stream-objstm.pdf",
-	"signed-pdfsig-existing-field.pdf",
-}
-
 // Bounds per call. The race detector slows everything by an order of magnitude.
 const (
 	malformedTimeLimit = 2 * time.Second
@@ -61,10 +46,10 @@ var malformedIdentity = sync.OnceValues(func() (*devpki.PKI, *devpki.Identity) {
 	return pki, id
 })
 
-// malformedCases returns the generated cases, derived from malformedSources and synthetic.
+// malformedCases returns the generated cases, derived from malformed.SourceFiles and synthetic.
 func malformedCases(t testing.TB) []malformed.Case {
 	var srcs []malformed.Source
-	for _, name := range malformedSources {
+	for _, name := range malformed.SourceFiles {
 		data, err := os.ReadFile(filepath.Join("..", "testdata", "pdf", name))
 		if err != nil {
 			t.Fatal(err)
