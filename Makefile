@@ -4,7 +4,7 @@ export GOTOOLCHAIN := go1.27.3
 GO ?= go
 FUZZTIME ?= 5s
 
-.PHONY: test demo wasm jstest e2e bench lint fuzz soak
+.PHONY: test demo wasm jstest e2e bench lint fuzz soak vuln
 
 ## test: vet, unit, interop, package (WASM in Node) and short fuzz tests (CI runs this)
 test: lint
@@ -36,6 +36,10 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg || exit 1; \
 	  done; \
 	done
+
+## vuln: govulncheck (native, js/wasm, bench/) against the pinned Go vulnerability database
+vuln:
+	GO=$(GO) tools/vuln.sh
 
 ## demo: the demo portal and the relay with the itsme simulator, a dev TSA and demo tokens
 demo:
