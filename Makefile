@@ -28,18 +28,9 @@ wasm:
 jstest:
 	cd js && npm ci --no-audit --no-fund && npm test
 
-## fuzz: every fuzz target for FUZZTIME each
+## fuzz: every fuzz target for FUZZTIME each (FUZZPARALLEL=n to share the machine), then the executions per target
 fuzz:
-	@$(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read pkg dir; do \
-	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
-	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg || exit 1; \
-	  done; \
-	done
-
-## vuln: govulncheck (native, js/wasm, bench/) against the pinned Go vulnerability database
-vuln:
-	GO=$(GO) tools/vuln.sh
+	GO=$(GO) FUZZTIME=$(FUZZTIME) tools/fuzz.sh
 
 ## demo: the demo portal and the relay with the itsme simulator, a dev TSA and demo tokens
 demo:
