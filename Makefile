@@ -46,5 +46,9 @@ e2e:
 bench:
 	cd bench && ./run.sh
 
+## soak: the long runs (bounded): every fuzz target for SOAKTIME, the whole malformed set
+## natively and in WASM, the relay fault and restart tests SOAKCOUNT times; a summary at the end
+SOAKTIME ?= 10m
+SOAKCOUNT ?= 5
 soak:
-	@echo "make soak: the long relay fault and load runs are not written yet (issue 8)."
+	GO=$(GO) SOAKTIME=$(SOAKTIME) SOAKCOUNT=$(SOAKCOUNT) tools/soak.sh
