@@ -4,6 +4,8 @@
 # should report every crasher of the night); the script fails if any did. The crasher is in
 # the package's testdata/fuzz/<Target>/, where `go test` replays it from then on.
 #
+# New coverage is minimized for FUZZMINIMIZETIME (1s): longer minimizing costs executions.
+#
 #   FUZZTIME=10m FUZZPARALLEL=1 FUZZLOG=dir tools/fuzz.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ while read -r pkg dir; do
     log="$logs/$(basename "$pkg")-$t.log"
     echo "fuzz $pkg $t ($time)"
     start=$SECONDS
-    "$GO" test -run '^$' -fuzz "^$t\$" -fuzztime "$time" -fuzzminimizetime 10s "${par[@]}" "$pkg" >"$log" 2>&1
+    "$GO" test -run '^$' -fuzz "^$t\$" -fuzztime "$time" -fuzzminimizetime "${FUZZMINIMIZETIME:-1s}" "${par[@]}" "$pkg" >"$log" 2>&1
     rc=$?
     # The last progress line carries the total: "fuzz: elapsed: 5m0s, execs: 123 (…/sec), …".
     execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
