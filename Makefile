@@ -4,7 +4,7 @@ export GOTOOLCHAIN := go1.27.3
 GO ?= go
 FUZZTIME ?= 5s
 
-.PHONY: test demo wasm jstest e2e bench lint fuzz soak
+.PHONY: test demo wasm jstest e2e bench lint fuzz soak vuln
 
 ## test: vet, unit, interop, package (WASM in Node) and short fuzz tests (CI runs this)
 test: lint
@@ -28,14 +28,9 @@ wasm:
 jstest:
 	cd js && npm ci --no-audit --no-fund && npm test
 
-## fuzz: every fuzz target for FUZZTIME each
+## fuzz: every fuzz target for FUZZTIME each (FUZZPARALLEL=n to share the machine), then the executions per target
 fuzz:
-	@$(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read pkg dir; do \
-	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
-	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg || exit 1; \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) tools/fuzz.sh
 
 ## demo: the demo portal and the relay with the itsme simulator, a dev TSA and demo tokens
 demo:
@@ -51,5 +46,9 @@ e2e:
 bench:
 	cd bench && ./run.sh
 
+## soak: the long runs (bounded): every fuzz target for SOAKTIME, the whole malformed set
+## natively and in WASM, the relay fault and restart tests SOAKCOUNT times; a summary at the end
+SOAKTIME ?= 10m
+SOAKCOUNT ?= 5
 soak:
-	@echo "make soak: the long relay fault and load runs are not written yet (issue 8)."
+	GO=$(GO) SOAKTIME=$(SOAKTIME) SOAKCOUNT=$(SOAKCOUNT) tools/soak.sh

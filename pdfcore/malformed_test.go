@@ -27,21 +27,6 @@ import (
 	"github.com/veilsign/veilsign/pdfcore/internal/malformed"
 )
 
-// malformedSources are the real files the generator derives cases from: one of each
-// structure the reader follows (classic table, xref stream with object streams, hybrid,
-// linearized, incremental updates of each kind, a signed file).
-var malformedSources = []string{
-	"debian-texlive-dvipdfm-aladdin-gs550-pdf12.pdf",
-	"handmade-pdf20-xref-stream-objstm.pdf",
-	"handmade-hybrid-xrefstm.pdf",
-	"ghostscript-10-linearized-fastwebview.pdf",
-	"qpdf-11-linearized-objstm.pdf",
-	"incremental-3-updates-xref-table-groff.pdf",
-	"incremental-mixed-table-then-xref-stream-libreoffice.pdf",
-	"pdfcpu-0.15-create-xref-stream-objstm.pdf",
-	"signed-pdfsig-existing-field.pdf",
-}
-
 // Bounds per call: they catch a hang or a runaway allocation, not slowness — the slowest
 // case takes ~0.3 s on a quiet machine and 2.1 s was seen with both cores busy, so the time
 // bound leaves room for a loaded CI machine. The race detector slows everything by an
@@ -64,10 +49,10 @@ var malformedIdentity = sync.OnceValues(func() (*devpki.PKI, *devpki.Identity) {
 	return pki, id
 })
 
-// malformedCases returns the generated cases, derived from malformedSources and synthetic.
+// malformedCases returns the generated cases, derived from malformed.SourceFiles and synthetic.
 func malformedCases(t testing.TB) []malformed.Case {
 	var srcs []malformed.Source
-	for _, name := range malformedSources {
+	for _, name := range malformed.SourceFiles {
 		data, err := os.ReadFile(filepath.Join("..", "testdata", "pdf", name))
 		if err != nil {
 			t.Fatal(err)
