@@ -309,6 +309,12 @@ func (sig *Signature) readSignedAttrs(si *cryptobyte.String, h crypto.Hash) erro
 	attrsIn := attrsElem
 	attrsIn.ReadASN1(&attrs, asn1.Tag(0).ContextSpecific().Constructed())
 	sig.sd.si.signedAttrs = attrs
+	return sig.useSignedAttrs(attrs, h)
+}
+
+// useSignedAttrs sets what the signed attributes (the content of their SET) say, and
+// whether their signing-certificate attributes name sig.Signer.
+func (sig *Signature) useSignedAttrs(attrs cryptobyte.String, h crypto.Hash) error {
 	parsed, err := parseSignedAttrs(attrs)
 	if err != nil {
 		return err

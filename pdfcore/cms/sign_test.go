@@ -181,6 +181,16 @@ func TestAssembleRefuses(t *testing.T) {
 		t.Fatalf("another certificate: %v", err)
 	}
 
+	// The right signature by the right key, but attributes made for another certificate
+	// of that key (a re-issued one): the signing-certificate-v2 attribute must name the
+	// leaf that is delivered.
+	reissued, err := pki.IssueQualifiedWithKey(devpki.Person{GivenName: "Anna", Surname: "Peeters", SerialNumber: "89112433518"}, person.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Assemble(attrs, crypto.SHA256, x509.SHA256WithRSA, good, reissued.Chain)
+	wantCode(t, err, CodeSigningCertMismatch)
+
 	_, err = Assemble(attrs, crypto.SHA256, x509.SHA384WithRSA, good, person.Chain)
 	wantCode(t, err, CodeUnsupportedAlgorithm)
 	_, err = Assemble(attrs, crypto.SHA1, x509.SHA1WithRSA, good, person.Chain)
