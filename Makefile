@@ -32,6 +32,10 @@ jstest:
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) tools/fuzz.sh
 
+## vuln: govulncheck (native, js/wasm, bench/) against the pinned Go vulnerability database
+vuln:
+	GO=$(GO) tools/vuln.sh
+
 ## demo: the demo portal and the relay with the itsme simulator, a dev TSA and demo tokens
 demo:
 	cd js && npm ci --no-audit --no-fund && npm run build && npm run build:demo
