@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,10 +44,7 @@ func BenchmarkRelayFloor(b *testing.B) {
 	}))
 	defer hs.Close()
 	url := "ws" + strings.TrimPrefix(hs.URL, "http")
-	clients, dur, perClient := 64, 5*time.Second, 700
-	if loadSmoke() {
-		clients, dur, perClient = 8, 500*time.Millisecond, 200
-	}
+	clients, dur, perClient := loadShape()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	conns := make([]*websocket.Conn, clients)
@@ -64,34 +59,17 @@ func BenchmarkRelayFloor(b *testing.B) {
 	}
 	req := []byte(`{"type":"sign","digest":"` + strings.Repeat("A", 44) + `","hashAlgorithm":"sha256","label":"load","level":"B-B"}`)
 	for i := 0; i < b.N; i++ {
-		var ops, fails atomic.Int64
-		var wg sync.WaitGroup
-		deadline := time.Now().Add(dur)
-		cpu0 := cpuTime()
-		t0 := time.Now()
-		for _, c := range conns {
-			wg.Add(1)
-			go func(c *websocket.Conn) {
-				defer wg.Done()
-				for j := 0; j < perClient && time.Now().Before(deadline); j++ {
-					if err := c.Write(ctx, websocket.MessageText, req); err != nil {
-						fails.Add(1)
-						return
-					}
-					if _, _, err := c.Read(ctx); err != nil {
-						fails.Add(1)
-						return
-					}
-					ops.Add(1)
-				}
-			}(c)
+		ops, elapsed, cpu, err := closedLoop(len(conns), dur, perClient, func(k int) error {
+			if err := conns[k].Write(ctx, websocket.MessageText, req); err != nil {
+				return err
+			}
+			_, _, err := conns[k].Read(ctx)
+			return err
+		})
+		if err != nil {
+			b.Fatalf("floor client: %v", err)
 		}
-		wg.Wait()
-		elapsed := time.Since(t0)
-		if fails.Load() > 0 {
-			b.Fatalf("%d floor clients failed", fails.Load())
-		}
-		b.ReportMetric(float64(ops.Load())/elapsed.Seconds(), "floor-rt/s")
-		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(ops.Load()), "floor-cpu-us/rt")
+		b.ReportMetric(float64(ops)/elapsed.Seconds(), "floor-rt/s")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(ops), "floor-cpu-us/rt")
 	}
 }
