@@ -16,6 +16,8 @@ var (
 	ErrDamagedObject = errors.New("damaged object")
 	// ErrLimit: the file asks for more work or memory than the reader allows.
 	ErrLimit = errors.New("resource limit exceeded")
+	// ErrRead: the file's bytes could not be read from its io.ReaderAt.
+	ErrRead = errors.New("read failed")
 )
 
 func damagedXref(format string, args ...any) error {

@@ -7,6 +7,7 @@ package pdfread
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
@@ -14,7 +15,7 @@ import (
 
 // File is an opened PDF.
 type File struct {
-	data []byte
+	buf *buffer
 	// Sections are the cross-reference sections, newest first.
 	Sections []*Section
 	// Header is the version in the "%PDF-x.y" header.
@@ -35,13 +36,34 @@ type File struct {
 // that every in-use entry points at its own object header, so a damaged file is refused
 // here rather than half-way through a signature.
 func Open(data []byte) (*File, error) {
-	hdr := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-"))
+	return open(completeBuffer(data))
+}
+
+// OpenReaderAt is Open over size bytes of r, which it reads lazily: only the pages holding
+// what an operation parses (cross-reference data, the objects it asks for) are read, each
+// once. r must not change while the File is in use. A failed read is an error wrapping
+// ErrRead.
+func OpenReaderAt(r io.ReaderAt, size int64) (*File, error) {
+	b, err := lazyBuffer(r, size)
+	if err != nil {
+		return nil, err
+	}
+	f, err := open(b)
+	if rerr := b.readErr(); rerr != nil {
+		return nil, rerr // what open concluded came from bytes it could not read
+	}
+	return f, err
+}
+
+func open(b *buffer) (*File, error) {
+	head := b.span(0, 1024)
+	hdr := bytes.Index(head, []byte("%PDF-"))
 	if hdr < 0 {
 		return nil, fmt.Errorf("%w: no %%PDF- header in the first 1024 bytes", ErrNotPDF)
 	}
-	f := &File{data: data, objects: map[int]types.Object{}, objStms: map[int64]*objStm{}}
-	f.Header = readVersion(data[hdr+5:])
-	start, err := findStartXref(data)
+	f := &File{buf: b, objects: map[int]types.Object{}, objStms: map[int64]*objStm{}}
+	f.Header = readVersion(head[hdr+5:])
+	start, err := findStartXref(b.upto(b.size-startxrefWindow, b.size))
 	if err != nil {
 		return nil, err
 	}
@@ -94,26 +116,60 @@ func readVersion(b []byte) string {
 // checkOffsets verifies that every uncompressed in-use entry points at "num gen obj" for its
 // own number. It reads a few bytes per object, not the objects.
 func (f *File) checkOffsets() error {
+	if f.buf.src != nil {
+		offsets := make([]int64, 0, len(f.index))
+		for _, e := range f.index {
+			if e.Kind == InFile {
+				offsets = append(offsets, e.Offset)
+			}
+		}
+		f.buf.prefetch(offsets, 64)
+	}
+	// The lowest-numbered bad entry is reported, so that the same file always gives the
+	// same message.
+	var bad error
+	badNum := -1
 	for num, e := range f.index {
-		if e.Kind != InFile {
+		if e.Kind != InFile || num == 0 || (badNum >= 0 && num > badNum) {
 			continue
 		}
-		if num == 0 {
-			continue
+		var err error
+		if e.Offset <= 0 || e.Offset >= f.buf.size {
+			err = damagedXref("object %d is listed at offset %d, outside the file", num, e.Offset)
+		} else if n, _, _, ok := f.buf.objectHeader(e.Offset); !ok || int(n) != num {
+			err = damagedXref("object %d is not at offset %d where the cross-reference puts it", num, e.Offset)
 		}
-		if e.Offset <= 0 || e.Offset >= int64(len(f.data)) {
-			return damagedXref("object %d is listed at offset %d, outside the file", num, e.Offset)
-		}
-		n, _, _, ok := objectHeader(f.data, e.Offset)
-		if !ok || int(n) != num {
-			return damagedXref("object %d is not at offset %d where the cross-reference puts it", num, e.Offset)
+		if err != nil {
+			bad, badNum = err, num
 		}
 	}
-	return nil
+	return bad
 }
 
-// Bytes returns the file's bytes (not a copy; callers must not change them).
-func (f *File) Bytes() []byte { return f.data }
+// Bytes returns the file's bytes (not a copy; callers must not change them). A lazily read
+// file is read whole first: only whole-file work (hashing, verification) should ask.
+func (f *File) Bytes() ([]byte, error) {
+	data := f.buf.all()
+	return data, f.buf.readErr()
+}
+
+// Span returns the bytes [off, end) of the file, clamped to it (not a copy; callers must not
+// change them).
+func (f *File) Span(off, end int64) ([]byte, error) {
+	b := f.buf.span(off, end)
+	return b, f.buf.readErr()
+}
+
+// Len is the file's length in bytes.
+func (f *File) Len() int64 { return f.buf.size }
+
+// ReadStats says how much of a lazily read file was read so far: the ReadAt calls and the
+// bytes they read (both 0 for a file opened from a []byte).
+func (f *File) ReadStats() (reads int, bytes int64) {
+	f.buf.mu.Lock()
+	defer f.buf.mu.Unlock()
+	return f.buf.reads, f.buf.readBytes
+}
 
 // Size is the trailer /Size: the next free object number.
 func (f *File) Size() int { return f.size }
@@ -157,6 +213,9 @@ func (f *File) object(num int) (types.Object, error) {
 		o, err = f.parseObjectAt(num, e.Offset)
 	case Compressed:
 		o, err = f.compressedObject(num, e)
+	}
+	if rerr := f.buf.readErr(); rerr != nil {
+		return nil, rerr
 	}
 	if err != nil {
 		return nil, err

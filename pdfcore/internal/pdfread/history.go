@@ -1,7 +1,6 @@
 package pdfread
 
 import (
-	"bytes"
 	"maps"
 	"sort"
 
@@ -25,7 +24,7 @@ type Revision struct {
 func (f *File) Revisions() []Revision {
 	ends := f.RevisionEnds()
 	if len(ends) == 0 {
-		ends = []int64{int64(len(f.data))}
+		ends = []int64{f.buf.size}
 	}
 	secs := append([]*Section(nil), f.Sections...)
 	sort.Slice(secs, func(i, j int) bool { return secs[i].Offset < secs[j].Offset })
@@ -89,13 +88,13 @@ func (f *File) ObjectSpan(e Entry) (start, end int64, ok bool) {
 	if e.Kind != InFile {
 		return 0, 0, false
 	}
-	_, _, body, ok := objectHeader(f.data, e.Offset)
+	_, _, body, ok := f.buf.objectHeader(e.Offset)
 	if !ok {
 		return 0, 0, false
 	}
-	i := bytes.Index(f.data[body:], []byte("endobj"))
+	i := f.buf.index(body, "endobj")
 	if i < 0 {
 		return 0, 0, false
 	}
-	return e.Offset, body + int64(i) + int64(len("endobj")), true
+	return e.Offset, i + int64(len("endobj")), true
 }

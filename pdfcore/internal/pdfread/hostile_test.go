@@ -219,7 +219,7 @@ func TestTokenStart(t *testing.T) {
 		}
 	}
 	// startxref one byte into the "12 0 obj" of an xref stream.
-	f := &File{data: data}
+	f := &File{buf: completeBuffer(data)}
 	if _, err := f.readSection(at + 1); !errors.Is(err, ErrDamagedXref) || !strings.Contains(err.Error(), "middle of a token") {
 		t.Fatalf("a section one byte into an object number: %v", err)
 	}

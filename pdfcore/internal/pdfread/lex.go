@@ -81,20 +81,18 @@ func tokenStart(data []byte, off int64) bool {
 	}
 }
 
-// objectHeader parses "num gen obj" at off and returns the offset after "obj". The number
-// must start a token, and off must lie inside data (an entry of an older revision is not
-// checked by Open and may hold any offset).
+// objectHeader parses "num gen obj" at off and returns the offset after "obj", or where it
+// stopped when there is no header. The number must start a token, and off must lie inside
+// data (an entry of an older revision is not checked by Open and may hold any offset).
 func objectHeader(data []byte, off int64) (num, gen int64, next int64, ok bool) {
 	if off < 0 || off >= int64(len(data)) || !tokenStart(data, skipSpace(data, off)) {
 		return 0, 0, off, false
 	}
-	num, off, ok = readUint(data, off)
-	if !ok {
-		return
+	if num, off, ok = readUint(data, off); !ok {
+		return 0, 0, off, false
 	}
-	gen, off, ok = readUint(data, off)
-	if !ok {
-		return
+	if gen, off, ok = readUint(data, off); !ok {
+		return 0, 0, off, false
 	}
 	off = skipSpace(data, off)
 	if !hasKeyword(data, off, "obj") {

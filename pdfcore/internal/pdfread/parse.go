@@ -32,17 +32,32 @@ const (
 // (malformed-input suite). A million tokens is a flat /Kids array of 300,000 pages.
 const maxObjectTokens = 1 << 20
 
-// parseValue parses one PDF object from data starting at off with pdfcpu's parser. An
-// array or dictionary is first measured by scanExtent (its end and its number of tokens),
-// so that it is parsed once, from a window that holds all of it, or refused when it has
-// too many tokens or does not close. Other objects are parsed from a window that grows from
-// a few KB until the object is complete. It returns the object and the offset just after it.
-func parseValue(data []byte, off int64, num int) (types.Object, int64, error) {
-	off = skipSpace(data, off)
-	window := int64(4 << 10)
+// parseValue parses one PDF object from t starting at off with pdfcpu's parser. An array or
+// dictionary is first measured by scanExtent (its end and its number of tokens), so that it
+// is parsed once, from a window that holds all of it, or refused when it has too many
+// tokens or does not close. Other objects are parsed from a window that grows from a few KB
+// until the object is complete. It returns the object and the offset just after it.
+func parseValue(t text, off int64, num int) (types.Object, int64, error) {
+	off = skipSpaceIn(t, off)
+	size := t.length()
+	window := firstWindow(4 << 10)
 	measured := false
-	if off < int64(len(data)) && (data[off] == '[' || data[off] == '<' && off+1 < int64(len(data)) && data[off+1] == '<') {
-		end, tokens, ok := scanExtent(data[:min(int64(len(data)), off+maxObjectText)], off, maxObjectTokens)
+	head := t.upto(off, off+2)
+	if off < int64(len(head)) && (head[off] == '[' || head[off] == '<' && off+1 < int64(len(head)) && head[off+1] == '<') {
+		// Measured over growing windows, since t may be read lazily: a scan that does not
+		// close inside a window that is not yet the whole allowance is tried again on a
+		// larger one.
+		limit := min(size, off+maxObjectText)
+		var end int64
+		var tokens int
+		var ok bool
+		for w := firstWindow(4 << 10); ; w *= 8 {
+			data := t.upto(off, min(off+w, limit))
+			end, tokens, ok = scanExtent(data, off, maxObjectTokens)
+			if ok || tokens > maxObjectTokens || int64(len(data)) >= limit {
+				break
+			}
+		}
 		switch {
 		case tokens > maxObjectTokens:
 			return nil, 0, fmt.Errorf("%w: object %d has more than %d tokens", ErrLimit, num, maxObjectTokens)
@@ -54,9 +69,9 @@ func parseValue(data []byte, off int64, num int) (types.Object, int64, error) {
 		measured, window = true, max(window, end-off+64)
 	}
 	for {
-		end := min(off+window, int64(len(data)))
-		atEnd := end == int64(len(data))
-		text := string(data[off:end])
+		end := min(off+window, size)
+		atEnd := end == size
+		text := string(t.upto(off, end)[off:end])
 		rest := text
 		o, err := model.ParseObjectContext(context.Background(), &rest, 0, maxParseDepth)
 		consumed := int64(len(text) - len(rest))
@@ -88,17 +103,19 @@ func trimLeft(s string) string {
 
 // parseObjectAt parses the uncompressed object num whose header is at off.
 func (f *File) parseObjectAt(num int, off int64) (types.Object, error) {
-	n, _, body, ok := objectHeader(f.data, off)
+	n, _, body, ok := f.buf.objectHeader(off)
 	if !ok || int(n) != num {
 		return nil, damagedXref("object %d is not at offset %d where the cross-reference puts it", num, off)
 	}
-	o, next, err := parseValue(f.data, body, num)
+	o, next, err := parseValue(f.buf, body, num)
 	if err != nil {
 		return nil, err
 	}
 	d, isDict := o.(types.Dict)
-	at := skipSpace(f.data, next)
-	if isDict && hasKeyword(f.data, at, "stream") {
+	if !isDict {
+		return o, nil
+	}
+	if at := f.buf.skipSpace(next); f.buf.hasKeyword(at, "stream") {
 		return f.streamAfterDict(num, d, at)
 	}
 	return o, nil
@@ -106,7 +123,7 @@ func (f *File) parseObjectAt(num int, off int64) (types.Object, error) {
 
 // parseDictAt parses a dictionary at off (a trailer).
 func (f *File) parseDictAt(off int64, num int) (types.Dict, int64, error) {
-	o, next, err := parseValue(f.data, off, num)
+	o, next, err := parseValue(f.buf, off, num)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -133,20 +150,21 @@ func (f *File) parseStreamAt(num int, off int64) (*types.StreamDict, error) {
 
 // streamAfterDict reads the stream data following dictionary d; at points at "stream".
 func (f *File) streamAfterDict(num int, d types.Dict, at int64) (types.Object, error) {
-	start := skipEOL(f.data, at+int64(len("stream")))
+	at += int64(len("stream"))
+	start := skipEOL(f.buf.upto(at, at+2), at)
 	length, err := f.streamLength(num, d)
 	if err != nil {
 		return nil, err
 	}
 	// Compare before adding: start + a /Length near 2^63 overflows to a negative end
 	// (found by the malformed-input suite: /Length 9223372036854775807 panicked).
-	if length < 0 || length > int64(len(f.data))-start {
+	if length < 0 || length > f.buf.size-start {
 		return nil, damagedObject(num, "stream /Length %d runs past the end of the file", length)
 	}
 	end := start + length
 	// The stream must end where /Length says: we do not hunt for "endstream", which would
 	// be repairing the file.
-	if !hasKeyword(f.data, skipSpace2(f.data, end), "endstream") {
+	if !f.buf.hasKeyword(f.buf.skipSpace2(end), "endstream") {
 		return nil, damagedObject(num, "stream data does not end at its /Length (%d bytes)", length)
 	}
 	pipeline, err := filterPipeline(d)
@@ -154,7 +172,8 @@ func (f *File) streamAfterDict(num int, d types.Dict, at int64) (types.Object, e
 		return nil, damagedObject(num, "%v", err)
 	}
 	sd := types.NewStreamDict(d, start, &length, nil, pipeline)
-	sd.Raw = f.data[start:end:end]
+	// The data is read here, once: a stream is parsed because it is about to be used.
+	sd.Raw = f.buf.span(start, end)[: end-start : end-start]
 	return sd, nil
 }
 
@@ -286,7 +305,7 @@ func (f *File) compressedObjectIn(num int, e Entry, stream func(int) (*objStm, e
 	if start < 0 || start > end || end > int64(len(os.data)) {
 		return nil, damagedObject(e.Stream, "object offsets out of order")
 	}
-	o, _, err := parseValue(os.data[:end:end], start, num)
+	o, _, err := parseValue(plainText(os.data[:end:end]), start, num)
 	return o, err
 }
 

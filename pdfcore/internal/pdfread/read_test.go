@@ -135,17 +135,30 @@ func FuzzOpen(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	// Each input is also read lazily through an io.ReaderAt: what the reader says must
+	// not depend on how the bytes reach it.
+	read := func(file *File, err error) string {
+		if err != nil {
+			return err.Error()
+		}
+		var b strings.Builder
+		if n, err := file.PageCount(); err == nil && n > 0 {
+			p1, err1 := file.Page(1)
+			pn, errn := file.Page(n)
+			fmt.Fprintf(&b, "%d %+v %v %+v %v\n", n, p1, err1, pn, errn)
+		}
+		for num := 0; num < 50; num++ {
+			o, err := file.Object(num)
+			fmt.Fprintf(&b, "%d %s %v\n", num, objectText(o), err)
+		}
+		return b.String()
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		before := bytes.Clone(data)
-		file, err := Open(data)
-		if err == nil {
-			if n, err := file.PageCount(); err == nil && n > 0 {
-				file.Page(1)
-				file.Page(n)
-			}
-			for num := 0; num < 50; num++ {
-				file.Object(num)
-			}
+		complete := read(Open(data))
+		lazy := read(OpenReaderAt(bytes.NewReader(data), int64(len(data))))
+		if lazy != complete {
+			t.Fatalf("read lazily the file differs:\n%s", firstDifference(complete, lazy))
 		}
 		if !bytes.Equal(before, data) {
 			t.Fatal("Open changed its input")

@@ -56,12 +56,14 @@ type Section struct {
 
 const maxSections = 4096
 
-// findStartXref finds the offset named by the last "startxref" of the file.
+// startxrefWindow is how far from the end findStartXref looks: producers may append junk
+// after %%EOF, so further back than the usual 1 KB, but not through the whole file.
+const startxrefWindow = 64 << 10
+
+// findStartXref finds the offset named by the last "startxref" of the file; data must hold
+// the file's last startxrefWindow bytes.
 func findStartXref(data []byte) (int64, error) {
-	// Producers may append junk after %%EOF; look further back than the usual 1 KB, but not
-	// through the whole file.
-	const window = 64 << 10
-	from := len(data) - window
+	from := len(data) - startxrefWindow
 	if from < 0 {
 		from = 0
 	}
@@ -102,16 +104,16 @@ func (f *File) readSections(start int64) error {
 }
 
 func (f *File) readSection(off int64) (*Section, error) {
-	at := skipSpace(f.data, off)
-	if !tokenStart(f.data, at) {
+	at := f.buf.skipSpace(off)
+	if !tokenStart(f.buf.upto(at, at+1), at) {
 		return nil, damagedXref("offset %d points into the middle of a token, not at a cross-reference section", off)
 	}
 	var s *Section
 	var err error
 	switch {
-	case hasKeyword(f.data, at, "xref"):
+	case f.buf.hasKeyword(at, "xref"):
 		s, err = f.readTable(off, at+4)
-	case at < int64(len(f.data)) && isDigit(f.data[at]):
+	case at < f.buf.size && isDigit(f.buf.upto(at, at+1)[at]):
 		s, err = f.readXRefStream(off)
 	default:
 		return nil, damagedXref("offset %d holds neither an xref table nor an xref stream", off)
@@ -126,42 +128,75 @@ func (f *File) readSection(off int64) (*Section, error) {
 // readTable parses a classic table starting after the "xref" keyword.
 func (f *File) readTable(secOff, off int64) (*Section, error) {
 	s := &Section{Offset: secOff, Kind: Table, Prev: -1, Entries: map[int]Entry{}}
-	data := f.data
+	// The table is read through a window of the file that grows as the rows go by. A row
+	// or header that ends near the window's edge, or fails there, is read again from a
+	// larger window, so that the edge is never taken for the end of a number or the file.
+	window := firstWindow(64 << 10)
+	data := f.buf.upto(off, off+window)
+	cut := func(at int64) bool {
+		if at+16 <= int64(len(data)) || int64(len(data)) == f.buf.size {
+			return false
+		}
+		window *= 2
+		data = f.buf.upto(at, at+window)
+		return true
+	}
 	for {
-		off = skipSpace(data, off)
-		if hasKeyword(data, off, "trailer") {
+		var first, count int64
+		var ok, trailer bool
+		for start := off; ; {
+			off = skipSpace(data, start)
+			if trailer = hasKeyword(data, off, "trailer"); trailer {
+				if cut(off) {
+					continue
+				}
+				break
+			}
+			var next int64
+			first, next, ok = readUint(data, off)
+			if ok {
+				count, next, ok = readUint(data, next)
+			}
+			if !cut(next) {
+				off = next
+				break
+			}
+		}
+		if trailer {
 			off += int64(len("trailer"))
 			break
 		}
-		first, next, ok := readUint(data, off)
 		if !ok {
 			return nil, damagedXref("bad subsection header in the xref table at offset %d", off)
 		}
-		count, next2, ok := readUint(data, next)
-		if !ok {
-			return nil, damagedXref("bad subsection count in the xref table at offset %d", next)
-		}
-		off = next2
-		if count > int64(len(data))/18 || first > maxObjects || count > maxObjects-first {
+		if count > f.buf.size/18 || first > maxObjects || count > maxObjects-first {
 			return nil, damagedXref("xref subsection %d+%d is larger than the file allows", first, count)
 		}
 		for i := int64(0); i < count; i++ {
-			o, n1, ok1 := readUint(data, off)
-			g, n2, ok2 := readUint(data, n1)
-			n2 = skipSpace(data, n2)
-			if !ok1 || !ok2 || n2 >= int64(len(data)) {
+			var o, g, at int64
+			for {
+				var ok1, ok2 bool
+				o, at, ok1 = readUint(data, off)
+				g, at, ok2 = readUint(data, at)
+				at = skipSpace(data, at)
+				ok = ok1 && ok2 && at < int64(len(data))
+				if !cut(at) {
+					break
+				}
+			}
+			if !ok {
 				return nil, damagedXref("bad entry %d of the xref table at offset %d", first+i, off)
 			}
 			num := int(first + i)
-			switch data[n2] {
+			switch data[at] {
 			case 'n':
 				s.Entries[num] = Entry{Kind: InFile, Offset: o, Gen: int(g)}
 			case 'f':
 				s.Entries[num] = Entry{Kind: Free, Gen: int(g)}
 			default:
-				return nil, damagedXref("entry %d of the xref table has type %q", num, data[n2])
+				return nil, damagedXref("entry %d of the xref table has type %q", num, data[at])
 			}
-			off = n2 + 1
+			off = at + 1
 		}
 	}
 	trailer, _, err := f.parseDictAt(off, -1)
@@ -193,7 +228,7 @@ func (f *File) readTable(secOff, off int64) (*Section, error) {
 
 // readXRefStream parses a cross-reference stream object at off.
 func (f *File) readXRefStream(off int64) (*Section, error) {
-	num, _, _, ok := objectHeader(f.data, off)
+	num, _, _, ok := f.buf.objectHeader(off)
 	if !ok {
 		return nil, damagedXref("offset %d holds no object header for the xref stream", off)
 	}
@@ -310,23 +345,28 @@ func intArray(a types.Array, n int) ([]int, error) {
 // "%%EOF" line after it. It returns -1 when "startxref 0" (a linearized first-page section)
 // or nothing is found.
 func (f *File) sectionEnd(off int64) int64 {
-	i := bytes.Index(f.data[off:], []byte("startxref"))
+	i := f.buf.index(off, "startxref")
 	if i < 0 {
 		return -1
 	}
-	at := off + int64(i) + int64(len("startxref"))
-	target, at, ok := readUint(f.data, at)
+	from := f.buf.skipSpace(i + int64(len("startxref")))
+	var target, at int64
+	var ok bool
+	grow(f.buf, from, 64, func(data []byte) int64 {
+		target, at, ok = readUint(data, from)
+		return at
+	})
 	if !ok || target == 0 {
 		// "startxref 0" closes the first-page section of some linearized files: it is
 		// not the end of a revision.
 		return -1
 	}
-	at = skipSpace2(f.data, at)
-	if !bytes.HasPrefix(f.data[at:], []byte("%%EOF")) {
+	at = f.buf.skipSpace2(at)
+	if !bytes.HasPrefix(f.buf.span(at, at+5), []byte("%%EOF")) {
 		return -1
 	}
 	at += 5
-	return skipEOL(f.data, at)
+	return skipEOL(f.buf.upto(at, at+2), at)
 }
 
 // skipSpace2 skips white space but not comments ("%%EOF" is one).

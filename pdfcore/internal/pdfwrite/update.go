@@ -59,10 +59,13 @@ func (u *Update) gen(num int) int {
 // Write lays out the update, to be appended right after the original bytes: objects in
 // number order, then the cross-reference section and the trailer.
 func (u *Update) Write() (*Result, error) {
-	data := u.base.Bytes()
-	base := int64(len(data))
+	base := u.base.Len()
+	last, err := u.base.Span(base-1, base)
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
-	if n := len(data); n > 0 && data[n-1] != '\n' && data[n-1] != '\r' {
+	if n := len(last); n > 0 && last[n-1] != '\n' && last[n-1] != '\r' {
 		b.WriteByte('\n') // the previous %%EOF must end its line
 	}
 	nums := make([]int, 0, len(u.objs)+1)
