@@ -85,7 +85,7 @@ func PrepareDocTimestamp(doc *Document, opts TimestampOptions) (*Prepared, error
 	if err != nil {
 		return nil, err
 	}
-	p := &Prepared{Update: res.Bytes, Hash: opts.Hash, Field: name, original: doc.data, docTimestamp: true,
+	p := &Prepared{Update: res.Bytes, Hash: opts.Hash, Field: name, original: doc, docTimestamp: true,
 		Layout: Layout{LayoutDocTimestamp, "A document time-stamp is added in an invisible signature field; it covers every earlier revision, their signatures and validation data."}}
 	p.gapStart = res.Offsets[sigNum] + contentsAt
 	p.gapEnd = p.gapStart + 2 + 2*reserve
@@ -93,7 +93,9 @@ func PrepareDocTimestamp(doc *Document, opts TimestampOptions) (*Prepared, error
 		return nil, err
 	}
 	if !opts.SkipDigest {
-		p.Digest = p.digest()
+		if p.Digest, err = p.digest(); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -126,7 +128,10 @@ func checkTimestamp(p *Prepared, token []byte) error {
 	}
 	digest := p.Digest
 	if digest == nil {
-		digest = p.digest()
+		var err error
+		if digest, err = p.digest(); err != nil {
+			return err
+		}
 	}
 	if !ts.Covers(digest, p.Hash) {
 		return newError(CodeDigestMismatch, "The time-stamp token was issued for a different digest (or hash algorithm) than the one prepared.")

@@ -10,6 +10,7 @@ package pdfcore
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 	"github.com/veilsign/veilsign/pdfcore/internal/pdfread"
@@ -18,8 +19,7 @@ import (
 // Document is an opened PDF. Opening parses the cross-reference data and the few objects
 // signing needs (catalog, form, signature fields); pages are read on demand.
 type Document struct {
-	data []byte
-	f    *pdfread.File
+	f *pdfread.File
 	// Version is the header version, e.g. "1.7".
 	Version string
 	// Pages is the number of pages.
@@ -52,14 +52,27 @@ type SignatureField struct {
 // Open reads the structure of pdf. The slice is never modified and must not be modified
 // by the caller while the Document is in use.
 func Open(pdf []byte) (*Document, error) {
-	f, err := pdfread.Open(pdf)
+	return open(pdfread.Open(pdf))
+}
+
+// OpenReaderAt is Open over size bytes of r, read lazily: opening and preparing a signature
+// read only the cross-reference data and the objects they use (a few pages of a document
+// whose bulk is page content and images), each once. Whole-file work — Bytes, and so
+// hashing and verification — reads the rest. r must not change while the Document is in
+// use; a failed read is an error with CodeRead. The browser opens the page's buffer this
+// way, so the document is never copied whole into the WASM memory (DESIGN.md, "Reading").
+func OpenReaderAt(r io.ReaderAt, size int64) (*Document, error) {
+	return open(pdfread.OpenReaderAt(r, size))
+}
+
+func open(f *pdfread.File, err error) (*Document, error) {
 	if err != nil {
 		return nil, readError(err)
 	}
 	if _, ok := f.Trailer["Encrypt"]; ok {
 		return nil, newError(CodeEncrypted, "The PDF is encrypted; remove the password protection before signing it.")
 	}
-	d := &Document{data: pdf, f: f, Version: f.Header}
+	d := &Document{f: f, Version: f.Header}
 	d.catalog, d.catalogNum, err = f.Root()
 	if err != nil {
 		return nil, readError(err)
@@ -82,8 +95,18 @@ func Open(pdf []byte) (*Document, error) {
 	return d, nil
 }
 
-// Bytes returns the document's bytes (not a copy).
-func (d *Document) Bytes() []byte { return d.data }
+// Bytes returns the document's bytes (not a copy; callers must not change them). A document
+// opened with OpenReaderAt is read whole for it.
+func (d *Document) Bytes() ([]byte, error) {
+	b, err := d.f.Bytes()
+	if err != nil {
+		return nil, readError(err)
+	}
+	return b, nil
+}
+
+// Size is the document's length in bytes.
+func (d *Document) Size() int64 { return d.f.Len() }
 
 // Signed reports whether any signature field of the document is signed.
 func (d *Document) Signed() bool {

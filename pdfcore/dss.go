@@ -147,8 +147,12 @@ func successfulOCSP(der []byte) bool {
 // document time-stamp its TSA's. Each chain is leaf first, as far as the certificates in the
 // document (CMS, tokens, DSS) reach, usually to the root. The relay asks the OCSP responder
 // and CRL distribution point of every certificate but the root.
-func CertificateChains(doc *Document) [][]*x509.Certificate {
-	v := newVerifier(doc, doc.data, VerifyOptions{})
+func CertificateChains(doc *Document) ([][]*x509.Certificate, error) {
+	data, err := doc.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	v := newVerifier(doc, data, VerifyOptions{})
 	pool := v.allDSSCerts()
 	var out [][]*x509.Certificate
 	add := func(leaf *x509.Certificate, certs []*x509.Certificate) {
@@ -173,7 +177,7 @@ func CertificateChains(doc *Document) [][]*x509.Certificate {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // buildChain follows issuers through pool from leaf: by name and by signature, to a

@@ -16,8 +16,7 @@ func Embed(p *Prepared, der []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, len(p.original)+len(update))
-	return append(append(out, p.original...), update...), nil
+	return p.joined(update)
 }
 
 // EmbedUpdate is Embed returning only the signed update, to append to the original bytes:
@@ -51,7 +50,10 @@ func Check(p *Prepared, der []byte) error {
 	}
 	digest := p.Digest
 	if digest == nil {
-		digest = p.digest()
+		var err error
+		if digest, err = p.digest(); err != nil {
+			return err
+		}
 	}
 	if err := sig.CheckDigest(digest); err != nil {
 		return cmsError(err)

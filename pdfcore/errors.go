@@ -28,6 +28,8 @@ const (
 	CodeLimit            Code = "limit"
 	// CodeBadValidationData: a certificate, OCSP response or CRL given for the DSS is not one.
 	CodeBadValidationData Code = "bad-validation-data"
+	// CodeRead: the document's bytes could not be read from the io.ReaderAt it was opened on.
+	CodeRead Code = "read-failed"
 )
 
 // Error is every error pdfcore returns: a stable code and a sentence a person can act on.
@@ -60,6 +62,7 @@ var (
 	ErrAlreadySigned     = &Error{Code: CodeAlreadySigned}
 	ErrNoRoom            = &Error{Code: CodeNoRoom}
 	ErrBadValidationData = &Error{Code: CodeBadValidationData}
+	ErrRead              = &Error{Code: CodeRead}
 )
 
 // CodeOf returns the code of err, or "" when it is not a pdfcore error.
@@ -82,6 +85,8 @@ func readError(err error) error {
 		return err
 	}
 	switch {
+	case errors.Is(err, pdfread.ErrRead):
+		return &Error{Code: CodeRead, Msg: "The document could not be read: " + err.Error(), Err: err}
 	case errors.Is(err, pdfread.ErrNotPDF):
 		return &Error{Code: CodeNotPDF, Msg: "This file is not a PDF document.", Err: err}
 	case errors.Is(err, pdfread.ErrDamagedXref):

@@ -216,7 +216,11 @@ func FuzzEmbed(f *testing.F) {
 		if len(out) != len(update) {
 			t.Fatalf("the signed update has %d bytes, the prepared one %d", len(out), len(update))
 		}
-		rep, err := pdfcore.Verify(append(bytes.Clone(fx.doc.Bytes()), out...), pdfcore.VerifyOptions{})
+		original, err := fx.doc.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := pdfcore.Verify(append(bytes.Clone(original), out...), pdfcore.VerifyOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -179,7 +179,10 @@ func TestValidationDataMerge(t *testing.T) {
 			t.Errorf("%+v: %v", bad, err)
 		}
 	}
-	chains := CertificateChains(mustOpen(t, more))
+	chains, err := CertificateChains(mustOpen(t, more))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(chains) != 2 || len(chains[0]) != 3 || chains[0][0].Subject.CommonName != id.Chain[0].Subject.CommonName || chains[1][0].Subject.CommonName != "veilsign Dev TSA" {
 		t.Fatalf("chains: %v", chains)
 	}

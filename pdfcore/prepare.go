@@ -60,7 +60,7 @@ type Prepared struct {
 	// a document time-stamp.
 	Chain []*x509.Certificate
 
-	original []byte
+	original *Document // the document the update is appended to
 	gapStart int // offset in Update of the '<' that opens /Contents
 	gapEnd   int // offset in Update just after the closing '>'
 	// docTimestamp: /Contents takes an RFC 3161 token, not a CMS signature.
@@ -71,12 +71,21 @@ type Prepared struct {
 func (p *Prepared) DocTimestamp() bool { return p.docTimestamp }
 
 // Size is the length of the signed file.
-func (p *Prepared) Size() int64 { return int64(len(p.original) + len(p.Update)) }
+func (p *Prepared) Size() int64 { return p.original.Size() + int64(len(p.Update)) }
 
 // Bytes returns the whole prepared file (original + update) in a new slice.
-func (p *Prepared) Bytes() []byte {
-	out := make([]byte, 0, len(p.original)+len(p.Update))
-	return append(append(out, p.original...), p.Update...)
+func (p *Prepared) Bytes() ([]byte, error) {
+	return p.joined(p.Update)
+}
+
+// joined is the original document followed by update, in a new slice.
+func (p *Prepared) joined(update []byte) ([]byte, error) {
+	original, err := p.original.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(original)+len(update))
+	return append(append(out, original...), update...), nil
 }
 
 // Reserved is the room for the DER CMS, in bytes.
@@ -134,14 +143,16 @@ func Prepare(doc *Document, plan *Plan, label string, chain []*x509.Certificate,
 		return nil, err
 	}
 	p := &Prepared{Update: res.Bytes, Hash: opts.Hash, Field: target.name, Label: label, Layout: layout,
-		Chain: chain, original: doc.data}
+		Chain: chain, original: doc}
 	p.gapStart = res.Offsets[sigNum] + contentsAt
 	p.gapEnd = p.gapStart + 2 + 2*reserve
 	if err := p.patchByteRange(res.Offsets[sigNum]); err != nil {
 		return nil, err
 	}
 	if !opts.SkipDigest {
-		p.Digest = p.digest()
+		if p.Digest, err = p.digest(); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -164,7 +175,7 @@ const byteRangeWidth = 48 // "[0 a b c]" padded; 13 digits each is enough past 1
 // patchByteRange writes the final /ByteRange into the placeholder of the signature
 // dictionary at sigAt.
 func (p *Prepared) patchByteRange(sigAt int) error {
-	base := int64(len(p.original))
+	base := p.original.Size()
 	p.ByteRange = [4]int64{0, base + int64(p.gapStart), base + int64(p.gapEnd), int64(len(p.Update) - p.gapEnd)}
 	s := fmt.Sprintf("[0 %d %d %d]", p.ByteRange[1], p.ByteRange[2], p.ByteRange[3])
 	if len(s) > byteRangeWidth {
@@ -181,12 +192,16 @@ func (p *Prepared) patchByteRange(sigAt int) error {
 
 // digest hashes the two signed ranges in one pass: the original, then the update around
 // the /Contents gap.
-func (p *Prepared) digest() []byte {
+func (p *Prepared) digest() ([]byte, error) {
+	original, err := p.original.Bytes()
+	if err != nil {
+		return nil, err
+	}
 	h := p.Hash.New()
-	h.Write(p.original)
+	h.Write(original)
 	h.Write(p.Update[:p.gapStart])
 	h.Write(p.Update[p.gapEnd:])
-	return h.Sum(nil)
+	return h.Sum(nil), nil
 }
 
 // byteRangePlaceholder holds the place of "/ByteRange [0 a b c]" until the offsets are known;

@@ -38,7 +38,10 @@ func TestEmbedChangesOnlyContents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prepared := p.Bytes()
+	prepared, err := p.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	signed, err := Embed(p, der)
 	if err != nil {
 		t.Fatal(err)

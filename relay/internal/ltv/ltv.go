@@ -63,7 +63,10 @@ func Extend(ctx context.Context, data []byte, level string, src Source, opts Opt
 	if err != nil {
 		return nil, err
 	}
-	chains := pdfcore.CertificateChains(doc)
+	chains, err := pdfcore.CertificateChains(doc)
+	if err != nil {
+		return nil, err
+	}
 	if len(chains) == 0 {
 		return nil, errors.New("ltv: the document has no signature to extend")
 	}
