@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"sync"
 	"syscall/js"
@@ -108,6 +109,30 @@ func bytesArg(v js.Value, what string) ([]byte, error) {
 
 func isUint8Array(v js.Value) bool {
 	return v.Type() == js.TypeObject && v.InstanceOf(js.Global().Get("Uint8Array"))
+}
+
+// jsBytes reads a JavaScript Uint8Array as an io.ReaderAt, copying only what is asked for.
+type jsBytes struct {
+	v js.Value
+	n int64
+}
+
+func (r jsBytes) ReadAt(p []byte, off int64) (n int, err error) {
+	if off < 0 || off >= r.n {
+		return 0, io.EOF
+	}
+	defer func() {
+		// A detached buffer (transferred away while a handle was still open) throws.
+		if e := recover(); e != nil {
+			n, err = 0, fmt.Errorf("the document's buffer can no longer be read: %v", e)
+		}
+	}()
+	end := min(off+int64(len(p)), r.n)
+	n = js.CopyBytesToGo(p, r.v.Call("subarray", float64(off), float64(end)))
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // toJSBytes copies a Go slice into a new Uint8Array.

@@ -22,19 +22,20 @@ type info struct {
 	Size    int                      `json:"size"`
 }
 
-// openDocument(bytes: Uint8Array) → Promise<{handle, info}>. The bytes are copied into
-// Go memory once, here, because pdfcore.Open reads a []byte; the page's buffer is never
-// written.
+// openDocument(bytes: Uint8Array) → Promise<{handle, info}>. The document is not copied
+// into Go memory: pdfcore reads the pages of it that it parses, from the caller's array,
+// when it needs them (DESIGN.md, "Reading"). The array must stay as it is until the handle
+// is released; the worker, which owns it, releases the handle before it hands the buffer on.
 func openDocument(_ js.Value, args []js.Value) any {
 	if len(args) < 1 {
 		return rejected(badArg("open(bytes) needs the document's bytes"))
 	}
-	data, err := bytesArg(args[0], "the document")
-	if err != nil {
-		return rejected(err)
+	if !isUint8Array(args[0]) {
+		return rejected(badArg("the document must be a Uint8Array"))
 	}
+	src := jsBytes{v: args[0], n: int64(args[0].Get("byteLength").Int())}
 	return promise(func() (any, error) {
-		doc, err := pdfcore.Open(data)
+		doc, err := pdfcore.OpenReaderAt(src, src.n)
 		if err != nil {
 			return nil, err
 		}
@@ -42,7 +43,7 @@ func openDocument(_ js.Value, args []js.Value) any {
 		if fields == nil {
 			fields = []pdfcore.SignatureField{} // [] rather than null for the page
 		}
-		v, err := fromJSON(info{Pages: doc.Pages, Version: doc.Version, Fields: fields, Signed: doc.Signed(), MDP: doc.MDP, Size: len(data)})
+		v, err := fromJSON(info{Pages: doc.Pages, Version: doc.Version, Fields: fields, Signed: doc.Signed(), MDP: doc.MDP, Size: int(doc.Size())})
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +118,7 @@ func preparedValue(doc *pdfcore.Document, p *pdfcore.Prepared) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := int64(len(doc.Bytes()))
+	base := doc.Size()
 	out := js.Global().Get("Object").New()
 	out.Set("prepared", table.add(&preparedSig{p: p, doc: doc}))
 	out.Set("update", toJSBytes(p.Update))
@@ -155,7 +156,10 @@ func digest(_ js.Value, args []js.Value) any {
 		progress = args[1]
 	}
 	return promise(func() (any, error) {
-		d := rangesDigest(ps, progress)
+		d, err := rangesDigest(ps, progress)
+		if err != nil {
+			return nil, err
+		}
 		ps.p.Digest = d // Check compares the CMS with this one; it is not computed again
 		return toJSBytes(d), nil
 	})
@@ -168,8 +172,12 @@ const progressStep = 8 << 20
 // rangesDigest hashes the two ranges of /ByteRange in one pass: the original document,
 // then the update on either side of the /Contents placeholder. pdfcore.Prepare does the
 // same when it is not told to skip the digest.
-func rangesDigest(ps *preparedSig, progress js.Value) []byte {
-	p, original := ps.p, ps.doc.Bytes()
+func rangesDigest(ps *preparedSig, progress js.Value) ([]byte, error) {
+	p := ps.p
+	original, err := ps.doc.Bytes()
+	if err != nil {
+		return nil, err
+	}
 	base := int64(len(original))
 	h := p.Hash.New()
 	total := float64(p.ByteRange[1] + p.ByteRange[3])
@@ -184,7 +192,7 @@ func rangesDigest(ps *preparedSig, progress js.Value) []byte {
 	if !progress.IsUndefined() {
 		progress.Invoke(total, total)
 	}
-	return h.Sum(nil)
+	return h.Sum(nil), nil
 }
 
 // embed(prepared, cms: Uint8Array, digest?: Uint8Array) → Promise<Uint8Array>: the signed
@@ -233,7 +241,10 @@ func verify(_ js.Value, args []js.Value) any {
 		if err != nil {
 			return rejected(err)
 		}
-		data = doc.Bytes()
+		// Verification hashes the whole file: the open document is read whole here.
+		if data, err = doc.Bytes(); err != nil {
+			return rejected(err)
+		}
 	} else {
 		var err error
 		if data, err = bytesArg(args[0], "the document"); err != nil {
@@ -267,8 +278,12 @@ func certificateChains(_ js.Value, args []js.Value) any {
 		return rejected(err)
 	}
 	return promise(func() (any, error) {
+		chains, err := pdfcore.CertificateChains(doc)
+		if err != nil {
+			return nil, err
+		}
 		out := js.Global().Get("Array").New()
-		for _, chain := range pdfcore.CertificateChains(doc) {
+		for _, chain := range chains {
 			c := js.Global().Get("Array").New()
 			for _, cert := range chain {
 				c.Call("push", toJSBytes(cert.Raw))

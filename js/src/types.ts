@@ -103,6 +103,7 @@ export type ErrorCode =
   | "bad-image"
   | "limit"
   | "bad-validation-data"
+  | "read-failed"
   // the WASM bindings and this package
   | "bad-argument"
   | "internal"

@@ -198,8 +198,10 @@ export class Core {
 
   private async open(a: Requests["open"]): Promise<Answer<DocumentInfo>> {
     const core = this.bindings();
-    // The core copies the document into Go memory, once; the buffer stays ours, with room
-    // after the document for the update (see prepare).
+    // The core reads the document from this buffer, only the parts it parses, and never
+    // copies it whole (DESIGN.md, "Reading"): the buffer must stay as it is while the
+    // handle is open — close() releases it before the buffer is handed on. The room after
+    // the document is for the update (see prepare).
     const { handle, info } = await core.open(new Uint8Array(a.buffer, 0, a.length));
     this.close();
     this.doc = { handle, buffer: a.buffer, length: a.length };
