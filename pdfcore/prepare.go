@@ -61,8 +61,8 @@ type Prepared struct {
 	Chain []*x509.Certificate
 
 	original *Document // the document the update is appended to
-	gapStart int // offset in Update of the '<' that opens /Contents
-	gapEnd   int // offset in Update just after the closing '>'
+	gapStart int       // offset in Update of the '<' that opens /Contents
+	gapEnd   int       // offset in Update just after the closing '>'
 	// docTimestamp: /Contents takes an RFC 3161 token, not a CMS signature.
 	docTimestamp bool
 }

@@ -63,7 +63,8 @@ func open(b *buffer) (*File, error) {
 	}
 	f := &File{buf: b, objects: map[int]types.Object{}, objStms: map[int64]*objStm{}}
 	f.Header = readVersion(head[hdr+5:])
-	start, err := findStartXref(b.upto(b.size-startxrefWindow, b.size))
+	tail, base := b.upto(b.size-startxrefWindow, b.size)
+	start, err := findStartXref(tail, base, b.size)
 	if err != nil {
 		return nil, err
 	}

@@ -42,8 +42,9 @@ func parseValue(t text, off int64, num int) (types.Object, int64, error) {
 	size := t.length()
 	window := firstWindow(4 << 10)
 	measured := false
-	head := t.upto(off, off+2)
-	if off < int64(len(head)) && (head[off] == '[' || head[off] == '<' && off+1 < int64(len(head)) && head[off+1] == '<') {
+	head, hb := t.upto(off, off+2)
+	head = head[min(off-hb, int64(len(head))):]
+	if len(head) > 0 && (head[0] == '[' || head[0] == '<' && len(head) > 1 && head[1] == '<') {
 		// Measured over growing windows, since t may be read lazily: a scan that does not
 		// close inside a window that is not yet the whole allowance is tried again on a
 		// larger one.
@@ -52,9 +53,10 @@ func parseValue(t text, off int64, num int) (types.Object, int64, error) {
 		var tokens int
 		var ok bool
 		for w := firstWindow(4 << 10); ; w *= 8 {
-			data := t.upto(off, min(off+w, limit))
-			end, tokens, ok = scanExtent(data, off, maxObjectTokens)
-			if ok || tokens > maxObjectTokens || int64(len(data)) >= limit {
+			data, base := t.upto(off, min(off+w, limit))
+			end, tokens, ok = scanExtent(data, off-base, maxObjectTokens)
+			end += base
+			if ok || tokens > maxObjectTokens || base+int64(len(data)) >= limit {
 				break
 			}
 		}
@@ -71,7 +73,8 @@ func parseValue(t text, off int64, num int) (types.Object, int64, error) {
 	for {
 		end := min(off+window, size)
 		atEnd := end == size
-		text := string(t.upto(off, end)[off:end])
+		data, base := t.upto(off, end)
+		text := string(data[off-base:])
 		rest := text
 		o, err := model.ParseObjectContext(context.Background(), &rest, 0, maxParseDepth)
 		consumed := int64(len(text) - len(rest))
@@ -151,7 +154,8 @@ func (f *File) parseStreamAt(num int, off int64) (*types.StreamDict, error) {
 // streamAfterDict reads the stream data following dictionary d; at points at "stream".
 func (f *File) streamAfterDict(num int, d types.Dict, at int64) (types.Object, error) {
 	at += int64(len("stream"))
-	start := skipEOL(f.buf.upto(at, at+2), at)
+	w, base := f.buf.upto(at, at+2)
+	start := base + skipEOL(w, at-base)
 	length, err := f.streamLength(num, d)
 	if err != nil {
 		return nil, err
@@ -173,7 +177,8 @@ func (f *File) streamAfterDict(num int, d types.Dict, at int64) (types.Object, e
 	}
 	sd := types.NewStreamDict(d, start, &length, nil, pipeline)
 	// The data is read here, once: a stream is parsed because it is about to be used.
-	sd.Raw = f.buf.span(start, end)[: end-start : end-start]
+	sd.Raw = f.buf.span(start, end)
+	sd.Raw = sd.Raw[:len(sd.Raw):len(sd.Raw)]
 	return sd, nil
 }
 

@@ -5,136 +5,178 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
+	"slices"
 	"sync"
 )
 
-// buffer holds the file's bytes as the reader sees them: one slice as long as the file,
-// indexed by file offset, so that every offset the parsers compute is an index into it.
+// buffer is the file's bytes as the reader sees them, through windows: upto returns the
+// bytes of a range with the file offset of its first byte, and the parsers work on
+// offsets relative to that.
 //
-// When the file comes as a []byte the slice is that slice, complete. When it comes from an
-// io.ReaderAt (in the browser: the page's ArrayBuffer, which the WASM must not copy whole —
-// DESIGN.md, "Reading"), the slice starts as untouched memory and a page is read into it
-// the first time the reader looks at it; memory never written costs nothing (the OS, or
-// the WASM engine, backs it only when touched). Opening a 50 MB file with a few large
-// streams then reads a few pages around the cross-reference data and the objects used.
-//
-// The invariant that keeps that correct: no byte of data is looked at before it was read.
-// Every access goes through upto (or span, or one of the helpers below that grow a window
-// until what they parse ends inside it); nothing else in the package touches data.
+// When the file comes as a []byte, a window is a sub-slice of it, starting at offset 0.
+// When it comes from an io.ReaderAt (in the browser: the page's ArrayBuffer, which the WASM
+// must not copy whole — DESIGN.md, "Reading"), pages of it are read the first time a window
+// covers them and kept; a window is assembled from them. Opening a 50 MB file with a few
+// large streams then reads a few pages around the cross-reference data and the objects
+// used. (A buffer as long as the file, filled in place, cost a 50 MB clear of reused heap
+// per open: 5.6 ms natively, and the memory, in WASM.)
 type buffer struct {
-	data []byte
+	data []byte // the complete file, when it came as a []byte
 	size int64
 	src  io.ReaderAt // nil when data is complete
 
 	mu        sync.Mutex
-	filled    []uint64 // one bit per page read
-	err       error    // the first read error; later reads are not tried
-	reads     int      // ReadAt calls made (tests and the bench count them)
-	readBytes int64    // bytes read
+	pages     map[int64][]byte // page number → its bytes
+	whole     []byte           // the whole file, once all() read it
+	err       error            // the first read error; later reads are not tried
+	reads     int              // ReadAt calls made (tests and the bench count them)
+	readBytes int64            // bytes read
 }
 
 // pageSize is the unit of reading. Small, because the reader mostly wants a few dozen bytes
 // at scattered offsets (object headers, dictionaries); neighbouring pages are read together.
 const pageSize = 4 << 10
 
-// lookback is how many bytes before an offset a parser may look at (tokenStart reads the
-// byte before a token).
+// lookback is how many bytes before an offset a window includes (tokenStart reads the byte
+// before a token).
 const lookback = 16
+
+// directRead is the size from which span reads a range straight from the source instead
+// of through pages: stream data, read once and kept by the object that holds it.
+const directRead = 64 << 10
 
 func completeBuffer(data []byte) *buffer {
 	return &buffer{data: data, size: int64(len(data))}
 }
 
-// poisonUnread, when set by a test, fills the memory of a lazily read file with it before
-// anything is read, so that a parser looking at a byte never read sees garbage instead of
-// zeros (which PDF counts as white space) and the test comparing with a complete buffer
-// fails.
-var poisonUnread byte
-
 func lazyBuffer(src io.ReaderAt, size int64) (*buffer, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("%w: negative size %d", ErrNotPDF, size)
 	}
-	if size > maxFileSize {
-		return nil, fmt.Errorf("%w: the file has %d bytes, more than the %d this reader accepts", ErrLimit, size, int64(maxFileSize))
-	}
-	b := &buffer{data: make([]byte, size), size: size, src: src,
-		filled: make([]uint64, (size+pageSize*64-1)/(pageSize*64))}
-	if poisonUnread != 0 {
-		for i := range b.data {
-			b.data[i] = poisonUnread
-		}
-	}
-	return b, nil
+	return &buffer{size: size, src: src, pages: map[int64][]byte{}}, nil
 }
 
-// maxFileSize bounds a lazily read file: the buffer is reserved whole (untouched), and a
-// size from a hostile caller must not reserve more than a browser tab has.
-const maxFileSize = 1 << 40
-
-// upto returns data up to end (clamped to the file), having read [off-lookback, end).
-// Parsers starting at off may look at any index of the result from off-lookback on.
-func (b *buffer) upto(off, end int64) []byte {
-	end = min(end, b.size)
-	if b.src != nil && off < end {
-		b.read(max(off-lookback, 0), end)
+// upto returns the window [base, end) of the file (end clamped to it), where base is
+// lookback bytes before off (or 0). Parsers starting at off may look at any byte of it.
+func (b *buffer) upto(off, end int64) (window []byte, base int64) {
+	end = max(0, min(end, b.size))
+	if b.src == nil {
+		return b.data[:end], 0
 	}
-	return b.data[:end]
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.whole != nil {
+		return b.whole[:end], 0
+	}
+	base = max(min(off, end)-lookback, 0)
+	out := make([]byte, end-base)
+	b.copyPages(out, base)
+	return out, base
 }
 
-// span returns data[off:end] read, clamped to the file.
+// span returns the bytes [off, end) of the file, clamped to it.
 func (b *buffer) span(off, end int64) []byte {
-	off = max(0, min(off, b.size))
-	return b.upto(off, end)[off:]
+	off, end = max(0, min(off, b.size)), max(0, min(end, b.size))
+	if off >= end {
+		return nil
+	}
+	if b.src != nil && end-off >= directRead {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.whole != nil {
+			return b.whole[off:end]
+		}
+		out := make([]byte, end-off)
+		if !b.readInto(out, off) {
+			clear(out)
+		}
+		return out
+	}
+	w, base := b.upto(off, end)
+	return w[off-base:]
 }
 
 // all returns the whole file, read.
-func (b *buffer) all() []byte { return b.upto(0, b.size) }
-
-// read makes sure [off, end) is in data: it reads each run of missing pages with one ReadAt.
-func (b *buffer) read(off, end int64) {
+func (b *buffer) all() []byte {
+	if b.src == nil {
+		return b.data
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.whole == nil {
+		whole := make([]byte, b.size)
+		if !b.readInto(whole, 0) {
+			return whole
+		}
+		b.whole, b.pages = whole, nil // the pages are in it now
+	}
+	return b.whole
+}
+
+// copyPages copies the file's bytes at off into out, reading each run of missing pages
+// with one ReadAt. After a read error the missing bytes are zeros: parsers then see white
+// space where the file had bytes and fail on their own, and Open and Object report b.err
+// instead of what they concluded.
+func (b *buffer) copyPages(out []byte, off int64) {
+	if len(out) == 0 {
+		return
+	}
+	end := off + int64(len(out))
 	first, last := off/pageSize, (end-1)/pageSize
 	for p := first; p <= last; {
-		if b.has(p) {
+		if _, ok := b.pages[p]; ok {
 			p++
 			continue
 		}
 		q := p
-		for q+1 <= last && !b.has(q+1) {
+		for q+1 <= last {
+			if _, ok := b.pages[q+1]; ok {
+				break
+			}
 			q++
 		}
-		b.fetch(p, q)
+		b.readPages(p, q)
 		p = q + 1
+	}
+	for p := first; p <= last; p++ {
+		page := b.pages[p]
+		at := p * pageSize
+		lo, hi := max(off, at), min(end, at+int64(len(page)))
+		if lo < hi {
+			copy(out[lo-off:hi-off], page[lo-at:hi-at])
+		}
 	}
 }
 
-func (b *buffer) has(p int64) bool { return b.filled[p/64]&(1<<(p%64)) != 0 }
-
-// fetch reads pages p..q. After a read error the pages stay unread and hold zeros: parsers
-// then see white space where the file had bytes and fail on their own, and Open and Object
-// report b.err instead of what they concluded.
-func (b *buffer) fetch(p, q int64) {
-	if b.err != nil {
-		return
-	}
+// readPages reads pages p..q into the cache, as one read.
+func (b *buffer) readPages(p, q int64) {
 	from, to := p*pageSize, min((q+1)*pageSize, b.size)
-	b.reads++
-	b.readBytes += to - from
-	n, err := b.src.ReadAt(b.data[from:to], from)
-	if n < int(to-from) {
-		if err == nil || errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		clear(b.data[from:to])
-		b.err = fmt.Errorf("%w: reading bytes %d to %d: %w", ErrRead, from, to, err)
+	chunk := make([]byte, to-from)
+	if !b.readInto(chunk, from) {
 		return
 	}
 	for i := p; i <= q; i++ {
-		b.filled[i/64] |= 1 << (i % 64)
+		lo := (i - p) * pageSize
+		b.pages[i] = chunk[lo:min(lo+pageSize, int64(len(chunk))):min(lo+pageSize, int64(len(chunk)))]
 	}
+}
+
+// readInto reads len(out) bytes at off from the source; false after a read error.
+func (b *buffer) readInto(out []byte, off int64) bool {
+	if b.err != nil {
+		return false
+	}
+	b.reads++
+	b.readBytes += int64(len(out))
+	n, err := b.src.ReadAt(out, off)
+	if n < len(out) {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		b.err = fmt.Errorf("%w: reading bytes %d to %d: %w", ErrRead, off, off+int64(len(out)), err)
+		return false
+	}
+	return true
 }
 
 // prefetch reads the pages holding [o, o+n) for every offset o, in as few reads as it can:
@@ -143,36 +185,47 @@ func (b *buffer) prefetch(offsets []int64, n int64) {
 	if b.src == nil || len(offsets) == 0 {
 		return
 	}
-	pages := int64(len(b.filled)) * 64
-	want := make([]uint64, len(b.filled))
+	want := map[int64]bool{}
 	for _, o := range offsets {
 		if o < 0 || o >= b.size {
 			continue
 		}
-		for p := max(o-lookback, 0) / pageSize; p <= min(o+n, b.size-1)/pageSize && p < pages; p++ {
-			want[p/64] |= 1 << (p % 64)
+		for p := max(o-lookback, 0) / pageSize; p <= min(o+n, b.size-1)/pageSize; p++ {
+			want[p] = true
 		}
 	}
+	pages := make([]int64, 0, len(want))
+	for p := range want {
+		pages = append(pages, p)
+	}
+	slices.Sort(pages)
 	const gap = 4
-	start, last := int64(-1), int64(-1)
-	flush := func() {
-		if start >= 0 {
-			b.read(start*pageSize, min((last+1)*pageSize, b.size))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := 0; i < len(pages); {
+		j := i
+		for j+1 < len(pages) && pages[j+1]-pages[j] <= gap {
+			j++
 		}
-	}
-	for w, word := range want {
-		for word != 0 {
-			p := int64(w)*64 + int64(bits.TrailingZeros64(word))
-			word &= word - 1
-			if start >= 0 && p-last <= gap {
-				last = p
-				continue
-			}
-			flush()
-			start, last = p, p
+		if b.whole == nil {
+			b.fillRange(pages[i], pages[j])
 		}
+		i = j + 1
 	}
-	flush()
+}
+
+// fillRange makes sure pages p..q are cached, reading the missing ones (one read when all
+// are missing).
+func (b *buffer) fillRange(p, q int64) {
+	missing := false
+	for i := p; i <= q && !missing; i++ {
+		_, ok := b.pages[i]
+		missing = !ok
+	}
+	if !missing {
+		return
+	}
+	b.readPages(p, q)
 }
 
 // readErr is the error of a failed read, nil when every read succeeded.
@@ -200,8 +253,9 @@ func firstWindow(n int64) int64 {
 
 // text is what the parsers read: the file through its buffer, or a decoded object stream.
 type text interface {
-	// upto returns the text up to end (clamped), with [off-lookback, end) readable.
-	upto(off, end int64) []byte
+	// upto returns the window [base, end) of the text (end clamped), base at most
+	// lookback bytes before off.
+	upto(off, end int64) (window []byte, base int64)
 	length() int64
 }
 
@@ -210,19 +264,22 @@ func (b *buffer) length() int64 { return b.size }
 // plainText is text already in memory.
 type plainText []byte
 
-func (t plainText) upto(_, end int64) []byte { return t[:max(0, min(end, int64(len(t))))] }
-func (t plainText) length() int64            { return int64(len(t)) }
+func (t plainText) upto(_, end int64) ([]byte, int64) {
+	return t[:max(0, min(end, int64(len(t))))], 0
+}
+func (t plainText) length() int64 { return int64(len(t)) }
 
 // grow runs parse on windows of t that start at off and grow (first bytes, then eight
 // times more each round) until the offset where parse stopped lies margin bytes inside the
 // window, or the window reaches the end of t. Parsers of unbounded text (white space, a
-// search) thus never mistake a window's end for the end of the file.
-func grow(t text, off, first int64, parse func(data []byte) (stop int64)) {
+// search) thus never mistake a window's end for the end of the file. parse gets the window
+// and the offset of its first byte, and returns the offset where it stopped.
+func grow(t text, off, first int64, parse func(window []byte, base int64) (stop int64)) {
 	const margin = 16
 	for w := firstWindow(first); ; w *= 8 {
-		data := t.upto(off, off+w)
-		stop := parse(data)
-		if stop+margin <= int64(len(data)) || int64(len(data)) == t.length() {
+		window, base := t.upto(off, off+w)
+		end := base + int64(len(window))
+		if stop := parse(window, base); stop+margin <= end || end == t.length() {
 			return
 		}
 	}
@@ -230,7 +287,7 @@ func grow(t text, off, first int64, parse func(data []byte) (stop int64)) {
 
 // skipSpaceIn is skipSpace over t, reading as far as the white space goes.
 func skipSpaceIn(t text, off int64) (at int64) {
-	grow(t, off, 256, func(data []byte) int64 { at = skipSpace(data, off); return at })
+	grow(t, off, 256, func(w []byte, base int64) int64 { at = base + skipSpace(w, off-base); return at })
 	return at
 }
 
@@ -239,35 +296,59 @@ func (b *buffer) skipSpace(off int64) int64 { return skipSpaceIn(b, off) }
 
 // skipSpace2 is skipSpace2 over the file.
 func (b *buffer) skipSpace2(off int64) (at int64) {
-	grow(b, off, 256, func(data []byte) int64 { at = skipSpace2(data, off); return at })
+	grow(b, off, 256, func(w []byte, base int64) int64 { at = base + skipSpace2(w, off-base); return at })
 	return at
 }
 
 // hasKeyword is hasKeyword over the file.
 func (b *buffer) hasKeyword(off int64, kw string) bool {
-	return hasKeyword(b.upto(off, off+int64(len(kw))+1), off, kw)
+	w, base := b.upto(off, off+int64(len(kw))+1)
+	return hasKeyword(w, off-base, kw)
+}
+
+// byteAt is the byte at off, or 0 outside the file.
+func (b *buffer) byteAt(off int64) byte {
+	w, base := b.upto(off, off+1)
+	if off < base || off-base >= int64(len(w)) {
+		return 0
+	}
+	return w[off-base]
 }
 
 // objectHeader is objectHeader over the file.
 func (b *buffer) objectHeader(off int64) (num, gen, next int64, ok bool) {
-	grow(b, off, 64, func(data []byte) int64 {
-		num, gen, next, ok = objectHeader(data, off)
+	if off < 0 || off >= b.size {
+		return 0, 0, off, false
+	}
+	grow(b, off, 64, func(w []byte, base int64) int64 {
+		num, gen, next, ok = objectHeader(w, off-base)
+		next += base
 		return next
 	})
 	return num, gen, next, ok
 }
 
+// readUint is readUint over the file.
+func (b *buffer) readUint(off int64) (v, next int64, ok bool) {
+	grow(b, off, 64, func(w []byte, base int64) int64 {
+		v, next, ok = readUint(w, off-base)
+		next += base
+		return next
+	})
+	return v, next, ok
+}
+
 // index returns the offset of the first pat at or after off, or -1.
 func (b *buffer) index(off int64, pat string) int64 {
+	if off < 0 || off > b.size {
+		return -1
+	}
 	for w := firstWindow(4 << 10); ; w *= 8 {
-		data := b.upto(off, off+w)
-		if off > int64(len(data)) {
-			return -1
-		}
-		if i := bytes.Index(data[off:], []byte(pat)); i >= 0 {
+		window, base := b.upto(off, off+w)
+		if i := bytes.Index(window[off-base:], []byte(pat)); i >= 0 {
 			return off + int64(i)
 		}
-		if int64(len(data)) == b.size {
+		if base+int64(len(window)) == b.size {
 			return -1
 		}
 	}

@@ -60,23 +60,20 @@ const maxSections = 4096
 // after %%EOF, so further back than the usual 1 KB, but not through the whole file.
 const startxrefWindow = 64 << 10
 
-// findStartXref finds the offset named by the last "startxref" of the file; data must hold
-// the file's last startxrefWindow bytes.
-func findStartXref(data []byte) (int64, error) {
-	from := len(data) - startxrefWindow
-	if from < 0 {
-		from = 0
-	}
-	i := bytes.LastIndex(data[from:], []byte("startxref"))
+// findStartXref finds the offset named by the last "startxref" of the file; tail holds the
+// file's last startxrefWindow bytes (or all of it), from offset base.
+func findStartXref(tail []byte, base, size int64) (int64, error) {
+	from := max(int64(len(tail))-startxrefWindow, 0)
+	i := bytes.LastIndex(tail[from:], []byte("startxref"))
 	if i < 0 {
 		return 0, damagedXref("no startxref keyword near the end of the file")
 	}
-	off, _, ok := readUint(data, int64(from+i+len("startxref")))
+	off, _, ok := readUint(tail, from+int64(i)+int64(len("startxref")))
 	if !ok {
 		return 0, damagedXref("startxref is not followed by an offset")
 	}
-	if off <= 0 || off >= int64(len(data)) {
-		return 0, damagedXref("startxref offset %d is outside the file (%d bytes)", off, len(data))
+	if off <= 0 || off >= size {
+		return 0, damagedXref("startxref offset %d is outside the file (%d bytes)", off, size)
 	}
 	return off, nil
 }
@@ -105,7 +102,7 @@ func (f *File) readSections(start int64) error {
 
 func (f *File) readSection(off int64) (*Section, error) {
 	at := f.buf.skipSpace(off)
-	if !tokenStart(f.buf.upto(at, at+1), at) {
+	if w, base := f.buf.upto(at, at+1); !tokenStart(w, at-base) {
 		return nil, damagedXref("offset %d points into the middle of a token, not at a cross-reference section", off)
 	}
 	var s *Section
@@ -113,7 +110,7 @@ func (f *File) readSection(off int64) (*Section, error) {
 	switch {
 	case f.buf.hasKeyword(at, "xref"):
 		s, err = f.readTable(off, at+4)
-	case at < f.buf.size && isDigit(f.buf.upto(at, at+1)[at]):
+	case at < f.buf.size && isDigit(f.buf.byteAt(at)):
 		s, err = f.readXRefStream(off)
 	default:
 		return nil, damagedXref("offset %d holds neither an xref table nor an xref stream", off)
@@ -129,36 +126,43 @@ func (f *File) readSection(off int64) (*Section, error) {
 func (f *File) readTable(secOff, off int64) (*Section, error) {
 	s := &Section{Offset: secOff, Kind: Table, Prev: -1, Entries: map[int]Entry{}}
 	// The table is read through a window of the file that grows as the rows go by. A row
-	// or header that ends near the window's edge, or fails there, is read again from a
-	// larger window, so that the edge is never taken for the end of a number or the file.
+	// or header that ends near the window's edge is read again from a larger window, so
+	// that the edge is never taken for the end of a number or of the file. Offsets are
+	// absolute; data[i] is the byte at base+i.
 	window := firstWindow(64 << 10)
-	data := f.buf.upto(off, off+window)
-	cut := func(at int64) bool {
-		if at+16 <= int64(len(data)) || int64(len(data)) == f.buf.size {
+	data, base := f.buf.upto(off, off+window)
+	widen := func(start, stop int64) bool {
+		end := base + int64(len(data))
+		if stop+16 <= end || end == f.buf.size {
 			return false
 		}
 		window *= 2
-		data = f.buf.upto(at, at+window)
+		data, base = f.buf.upto(start, start+window)
 		return true
 	}
 	for {
 		var first, count int64
 		var ok, trailer bool
-		for start := off; ; {
-			off = skipSpace(data, start)
-			if trailer = hasKeyword(data, off, "trailer"); trailer {
-				if cut(off) {
+		for {
+			at := base + skipSpace(data, off-base)
+			if trailer = hasKeyword(data, at-base, "trailer"); trailer {
+				if widen(off, at+int64(len("trailer"))) {
 					continue
 				}
+				off = at
 				break
 			}
 			var next int64
-			first, next, ok = readUint(data, off)
+			first, next, ok = readUint(data, at-base)
 			if ok {
 				count, next, ok = readUint(data, next)
 			}
-			if !cut(next) {
-				off = next
+			if next += base; !widen(off, next) {
+				if !ok {
+					off = at
+				} else {
+					off = next
+				}
 				break
 			}
 		}
@@ -176,11 +180,12 @@ func (f *File) readTable(secOff, off int64) (*Section, error) {
 			var o, g, at int64
 			for {
 				var ok1, ok2 bool
-				o, at, ok1 = readUint(data, off)
-				g, at, ok2 = readUint(data, at)
-				at = skipSpace(data, at)
-				ok = ok1 && ok2 && at < int64(len(data))
-				if !cut(at) {
+				var rel int64
+				o, rel, ok1 = readUint(data, off-base)
+				g, rel, ok2 = readUint(data, rel)
+				rel = skipSpace(data, rel)
+				ok = ok1 && ok2 && rel < int64(len(data))
+				if at = base + rel; !widen(off, at) {
 					break
 				}
 			}
@@ -188,13 +193,13 @@ func (f *File) readTable(secOff, off int64) (*Section, error) {
 				return nil, damagedXref("bad entry %d of the xref table at offset %d", first+i, off)
 			}
 			num := int(first + i)
-			switch data[at] {
+			switch c := data[at-base]; c {
 			case 'n':
 				s.Entries[num] = Entry{Kind: InFile, Offset: o, Gen: int(g)}
 			case 'f':
 				s.Entries[num] = Entry{Kind: Free, Gen: int(g)}
 			default:
-				return nil, damagedXref("entry %d of the xref table has type %q", num, data[at])
+				return nil, damagedXref("entry %d of the xref table has type %q", num, c)
 			}
 			off = at + 1
 		}
@@ -349,13 +354,7 @@ func (f *File) sectionEnd(off int64) int64 {
 	if i < 0 {
 		return -1
 	}
-	from := f.buf.skipSpace(i + int64(len("startxref")))
-	var target, at int64
-	var ok bool
-	grow(f.buf, from, 64, func(data []byte) int64 {
-		target, at, ok = readUint(data, from)
-		return at
-	})
+	target, at, ok := f.buf.readUint(i + int64(len("startxref")))
 	if !ok || target == 0 {
 		// "startxref 0" closes the first-page section of some linearized files: it is
 		// not the end of a revision.
@@ -366,7 +365,8 @@ func (f *File) sectionEnd(off int64) int64 {
 		return -1
 	}
 	at += 5
-	return skipEOL(f.buf.upto(at, at+2), at)
+	w, base := f.buf.upto(at, at+2)
+	return base + skipEOL(w, at-base)
 }
 
 // skipSpace2 skips white space but not comments ("%%EOF" is one).
