@@ -176,7 +176,13 @@ try {
       const o = best(runsOf.ours);
       return {
         version,
-        ours: { ...summary(runsOf.ours), phases: o.phases, hashedWith: o.hashedWith, byteRange: o.byteRange },
+        ours: {
+          ...summary(runsOf.ours),
+          endToEnd: { best: Math.min(...runsOf.ours.map((r) => r.endToEnd)), times: runsOf.ours.map((r) => r.endToEnd) },
+          phases: o.phases,
+          hashedWith: o.hashedWith,
+          byteRange: o.byteRange,
+        },
         floor: { "crypto.subtle.digest": summary(runsOf["crypto.subtle.digest"]), "hash-wasm": summary(runsOf["hash-wasm"]) },
       };
     }),
