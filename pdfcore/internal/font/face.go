@@ -32,6 +32,8 @@ type metrics struct {
 	glyph     map[rune]uint16   // the font's cmap
 	advance   []int32           // per glyph ID
 	tables    map[string][]byte // raw tables, for the subset program
+	loca      []uint32          // numGlyphs+1 offsets into the glyf table
+	shared    []fontTable       // the tables every subset carries unchanged
 	numGlyphs int
 
 	ascent, descent, capHeight, xHeight float64 // descent is negative, as in PDF
@@ -92,6 +94,10 @@ func parse(ttf []byte) (*metrics, error) {
 		tables:    tables,
 		numGlyphs: sf.NumGlyphs(),
 	}
+	if m.loca, err = readLoca(tables["loca"], int16(be16(tables["head"][50:])), m.numGlyphs, len(tables["glyf"])); err != nil {
+		return nil, err
+	}
+	m.shared = sharedTables(tables)
 	if m.name, err = sf.Name(&b, sfnt.NameIDPostScript); err != nil {
 		return nil, fmt.Errorf("font: PostScript name: %w", err)
 	}
