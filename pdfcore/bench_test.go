@@ -183,3 +183,34 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.ReportMetric(float64(pdfcpuTime)/float64(ours), "x-pdfcpu-faster")
 }
+
+// BenchmarkPrepare is Prepare alone as the browser calls it — the bench page's plan (one
+// X.509 signer with a field on page 1, so a signature page, a marker and one font subset
+// per face), no digest (WebCrypto hashes afterwards) — on an open document of 1 and 50 MB.
+// Its cost must not grow with the document: Prepare reads only the objects it changes.
+func BenchmarkPrepare(b *testing.B) {
+	pki, err := devpki.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	id, err := pki.IssueQualified(devpki.Person{GivenName: "Jan", Surname: "Peeters", SerialNumber: devpki.NationalNumber(time.Date(1989, 11, 24, 0, 0, 0, 0, time.UTC), 335, true)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan := &pdfcore.Plan{Signers: []pdfcore.Signer{{Label: "A", Name: "Jan Peeters", Method: pdfcore.MethodX509,
+		Field: &pdfcore.Field{Page: 1, Rect: pdfcore.Rect{LLX: 300, LLY: 20, URX: 540, URY: 55}}}}}
+	for _, mb := range []int{1, 50} {
+		doc, err := pdfcore.Open(pdfgen.Document(mb << 20))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%dMB", mb), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pdfcore.Prepare(doc, plan, "A", id.Chain, pdfcore.Options{Time: time.Unix(1795000000, 0), SkipDigest: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

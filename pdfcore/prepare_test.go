@@ -225,3 +225,31 @@ func TestCounterSignature(t *testing.T) {
 		t.Fatalf("pdfsig finds %d valid signatures, want 2:\n%s", n, res)
 	}
 }
+
+// TestWarm: the warm-up prepares its own document without error, and a signature prepared
+// after it is the same as one prepared before it (it leaves only caches behind).
+func TestWarm(t *testing.T) {
+	_, id := testPKI()
+	in := readTestdata(t, "libreoffice-7.4-writer-xref-table.pdf")
+	prepare := func() []byte {
+		doc, err := Open(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Prepare(doc, onePlan(), "A", id.Chain, Options{Time: signTime, SkipDigest: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Update
+	}
+	before := prepare()
+	if err := Warm(); err != nil {
+		t.Fatal(err)
+	}
+	if after := prepare(); !bytes.Equal(before, after) {
+		t.Error("a signature prepared after Warm differs from one prepared before it")
+	}
+	if doc, err := Open(warmDocument()); err != nil || doc.Pages != 1 {
+		t.Errorf("the warm-up document: %v", err)
+	}
+}

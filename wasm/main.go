@@ -7,7 +7,9 @@
 package main
 
 import (
+	"encoding/json"
 	"syscall/js"
+	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/veilsign/veilsign/pdfcore"
@@ -34,8 +36,30 @@ func main() {
 	api.Set("prepareDocTimestamp", js.FuncOf(prepareDocTimestamp))
 	api.Set("release", js.FuncOf(release))
 	js.Global().Set(globalName, api)
+	go warmUp()
 
 	// The functions stay callable only while main runs; the worker owns the instance for
 	// its whole life, so main never returns.
 	select {}
+}
+
+// warmDelay is how long the core waits, idle, before it warms up: long enough for the
+// worker to finish loading and answer the page, short next to the time a page takes to
+// hand over a document and identify its signer.
+const warmDelay = 50 * time.Millisecond
+
+// warmUp runs pdfcore.Warm once the core has been idle for warmDelay. The first prepare of
+// a page otherwise pays for the engine compiling every function it runs on first call
+// (90-160 ms in Chromium against 5 ms for the next one); afterwards it finds them compiled.
+// The wait comes first so that go.run returns and the worker answers init at once. Go in
+// WASM runs on the worker's one thread, so a call that arrives during the warm-up waits for
+// it, and the warm-up itself waits behind any call already running; the ~100 ms it takes
+// on a fresh page is spent, when the page is quick, by the open that follows.
+func warmUp() {
+	time.Sleep(warmDelay)
+	_ = pdfcore.Warm() // a failure only means the first signature is not sped up
+	// The JSON conversions of the bindings' first prepare (plan in, layout out).
+	var plan pdfcore.Plan
+	_ = json.Unmarshal([]byte(`{"signers":[{"label":"A","name":"W","method":"x509","field":{"page":1,"rect":{"llx":0,"lly":0,"urx":1,"ury":1}}}]}`), &plan)
+	_, _ = json.Marshal(pdfcore.Layout{})
 }

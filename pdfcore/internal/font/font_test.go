@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"golang.org/x/image/font/sfnt"
 )
@@ -265,6 +266,37 @@ func TestConcurrentUse(t *testing.T) {
 	for range 8 {
 		if got := <-done; got != want {
 			t.Errorf("Width = %v, want %v", got, want)
+		}
+	}
+}
+
+// TestCmapMatchesSfnt: the cmap read segment by segment maps every rune of the Basic
+// Multilingual Plane exactly as sfnt's own lookup does.
+func TestCmapMatchesSfnt(t *testing.T) {
+	for _, f := range []*Face{Regular(), Bold()} {
+		m := f.mustLoad()
+		sf, err := sfnt.Parse(f.ttf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b sfnt.Buffer
+		want := 0
+		for r := rune(0); r <= 0xFFFF; r++ {
+			g, err := sf.GlyphIndex(&b, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := m.glyph[r]
+			shown := g != 0 && r >= 0x20 && !unicode.IsControl(r)
+			if shown {
+				want++
+			}
+			if ok != shown || (ok && got != uint16(g)) {
+				t.Fatalf("%s: U+%04X maps to %d (%v), sfnt says %d", m.name, r, got, ok, g)
+			}
+		}
+		if len(m.glyph) != want || want < 700 {
+			t.Errorf("%s: %d runes mapped, sfnt maps %d", m.name, len(m.glyph), want)
 		}
 	}
 }

@@ -59,16 +59,25 @@ func checksum(b []byte) uint32 {
 	return sum
 }
 
+// fontTable is one table of a program being written. Tables the subsets of a face share
+// carry their checksum from parsing (summed), so that it is not taken again for every subset.
+type fontTable struct {
+	tag    string
+	data   []byte
+	sum    uint32
+	summed bool
+}
+
+func summedTable(tag string, data []byte) fontTable {
+	return fontTable{tag: tag, data: data, sum: checksum(data), summed: true}
+}
+
 // writeFont lays tables out as a TrueType file: directory sorted by tag (viewers binary-search
 // it), each table 4-byte aligned with its checksum, and head.checkSumAdjustment set so the
 // whole file sums to 0xB1B0AFBA.
-func writeFont(tables map[string][]byte) []byte {
-	tags := make([]string, 0, len(tables))
-	for tag := range tables {
-		tags = append(tags, tag)
-	}
-	sort.Strings(tags)
-	n := len(tags)
+func writeFont(tables []fontTable) []byte {
+	sort.Slice(tables, func(i, j int) bool { return tables[i].tag < tables[j].tag })
+	n := len(tables)
 	pow := 1
 	log := 0
 	for pow*2 <= n {
@@ -76,8 +85,8 @@ func writeFont(tables map[string][]byte) []byte {
 		log++
 	}
 	size := 12 + 16*n
-	for _, tag := range tags {
-		size += (len(tables[tag]) + 3) &^ 3
+	for _, t := range tables {
+		size += (len(t.data) + 3) &^ 3
 	}
 	out := make([]byte, 12+16*n, size)
 	binary.BigEndian.PutUint32(out[0:], 0x00010000)
@@ -86,18 +95,25 @@ func writeFont(tables map[string][]byte) []byte {
 	binary.BigEndian.PutUint16(out[8:], uint16(log))
 	binary.BigEndian.PutUint16(out[10:], uint16(n*16-pow*16))
 	headAt := -1
-	for i, tag := range tags {
-		data := tables[tag]
-		if tag == "head" {
+	// The file's checksum is the directory's plus the tables': each table starts 4-byte
+	// aligned and is padded with zeros, so its words are exactly those of its checksum.
+	var total uint32
+	for i, t := range tables {
+		data, sum := t.data, t.sum
+		if t.tag == "head" {
 			// The adjustment is computed over the file with it zeroed, and the head
 			// table's own checksum is taken the same way.
 			data = append([]byte(nil), data...)
 			binary.BigEndian.PutUint32(data[8:], 0)
 			headAt = len(out)
+			sum = checksum(data)
+		} else if !t.summed {
+			sum = checksum(data)
 		}
+		total += sum
 		rec := out[12+16*i:]
-		copy(rec, tag)
-		binary.BigEndian.PutUint32(rec[4:], checksum(data))
+		copy(rec, t.tag)
+		binary.BigEndian.PutUint32(rec[4:], sum)
 		binary.BigEndian.PutUint32(rec[8:], uint32(len(out)))
 		binary.BigEndian.PutUint32(rec[12:], uint32(len(data)))
 		out = append(out, data...)
@@ -106,7 +122,8 @@ func writeFont(tables map[string][]byte) []byte {
 		}
 	}
 	if headAt >= 0 {
-		binary.BigEndian.PutUint32(out[headAt+8:], 0xB1B0AFBA-checksum(out))
+		total += checksum(out[:12+16*n])
+		binary.BigEndian.PutUint32(out[headAt+8:], 0xB1B0AFBA-total)
 	}
 	return out
 }

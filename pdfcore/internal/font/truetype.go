@@ -20,11 +20,7 @@ var keptAsIs = []string{"OS/2", "cvt ", "fpgm", "prep", "gasp", "hhea", "maxp"}
 // /Identity and no glyph reference inside the font needs rewriting. cmap maps the runes
 // used to their glyphs, for tools that extract the font from the PDF.
 func (m *metrics) subsetProgram(used []uint16, cmap map[rune]uint16) ([]byte, error) {
-	head, glyf := m.tables["head"], m.tables["glyf"]
-	loca, err := readLoca(m.tables["loca"], int16(be16(head[50:])), m.numGlyphs, len(glyf))
-	if err != nil {
-		return nil, err
-	}
+	head, glyf, loca := m.tables["head"], m.tables["glyf"], m.loca
 	keep := make([]bool, m.numGlyphs)
 	keep[0] = true // .notdef: viewers draw it for codes the font cannot show
 	work := append([]uint16{0}, used...)
@@ -79,23 +75,30 @@ func (m *metrics) subsetProgram(used []uint16, cmap map[rune]uint16) ([]byte, er
 		}
 	}
 
-	tables := map[string][]byte{
-		"head": newHead,
-		"loca": newLoca,
-		"glyf": newGlyf,
-		"hmtx": subsetHmtx(m.tables["hmtx"], int(be16(m.tables["hhea"][34:])), keep),
-		"post": postV3(m.tables["post"]),
-		"cmap": buildCmap(cmap),
-	}
+	tables := make([]fontTable, 0, 5+len(m.shared))
+	tables = append(tables,
+		fontTable{tag: "head", data: newHead},
+		fontTable{tag: "loca", data: newLoca},
+		fontTable{tag: "glyf", data: newGlyf},
+		fontTable{tag: "hmtx", data: subsetHmtx(m.tables["hmtx"], int(be16(m.tables["hhea"][34:])), keep)},
+		fontTable{tag: "cmap", data: buildCmap(cmap)})
+	return writeFont(append(tables, m.shared...)), nil
+}
+
+// sharedTables returns the tables every subset of the face carries unchanged — those kept
+// as they are, post without glyph names and the names the licence asks for — with their
+// checksums, made once when the face is parsed.
+func sharedTables(tables map[string][]byte) []fontTable {
+	shared := []fontTable{summedTable("post", postV3(tables["post"]))}
 	for _, tag := range keptAsIs {
-		if t, ok := m.tables[tag]; ok {
-			tables[tag] = t
+		if t, ok := tables[tag]; ok {
+			shared = append(shared, summedTable(tag, t))
 		}
 	}
-	if name := subsetName(m.tables["name"]); name != nil {
-		tables["name"] = name
+	if name := subsetName(tables["name"]); name != nil {
+		shared = append(shared, summedTable("name", name))
 	}
-	return writeFont(tables), nil
+	return shared
 }
 
 // readLoca returns numGlyphs+1 byte offsets into glyf, checked to be in order and in range.

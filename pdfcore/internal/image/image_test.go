@@ -209,3 +209,27 @@ func TestLogos(t *testing.T) {
 		t.Error("itsme draws the generic mark")
 	}
 }
+
+// TestLogoXObjectCached: the body made once per method is the one a fresh drawing gives, on
+// every call, and methods without a mark of their own share the generic one.
+func TestLogoXObjectCached(t *testing.T) {
+	for _, m := range append(LogoMethods(), "unknown", "other") {
+		content, bbox := Logo(m)
+		want := rawobj.Stream("/Type /XObject /Subtype /Form /BBox ["+numList(bbox[:])+"] /Resources << >>", content, true)
+		for i := 0; i < 3; i++ {
+			n := 41
+			num, objs := LogoXObject(m, func() int { n++; return n })
+			if num != 42 || objs[0].Num != 42 || !bytes.Equal(objs[0].Body, want) {
+				t.Fatalf("%s, call %d: object %d, body differs from a fresh drawing", m, i, num)
+			}
+			if cap(objs[0].Body) != len(objs[0].Body) {
+				t.Fatalf("%s: the shared body has spare capacity an append would write into", m)
+			}
+		}
+	}
+	_, u := LogoXObject("unknown", counter())
+	_, o := LogoXObject("other", counter())
+	if &u[0].Body[0] != &o[0].Body[0] {
+		t.Error("methods without a mark of their own do not share the generic body")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -72,6 +73,24 @@ func TestDeflateReuse(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestWritersSurviveGC: a garbage collection (every open of a large document in the browser)
+// does not throw the kept writers away, so the next Deflate allocates its output, not a new
+// writer's half-megabyte of tables.
+func TestWritersSurviveGC(t *testing.T) {
+	in := bytes.Repeat([]byte("0.1 g BT /VsB 17 Tf 42 786 Td <0028004F> Tj ET\n"), 40)
+	Deflate(in) // one writer made and kept
+	var before, after runtime.MemStats
+	for i := 0; i < 3; i++ {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&before)
+	Deflate(in)
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<10 {
+		t.Errorf("Deflate after a GC allocated %d bytes: its writer was not kept", got)
 	}
 }
 
