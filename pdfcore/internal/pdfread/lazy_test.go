@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 	"github.com/veilsign/veilsign/pdfcore/internal/malformed"
@@ -261,5 +263,32 @@ func TestLazyReadError(t *testing.T) {
 	}
 	if _, err := OpenReaderAt(bytes.NewReader(data), -1); err == nil {
 		t.Fatal("a negative size was accepted")
+	}
+}
+
+// TestOffsetsNearTheLimit: the buffer's helpers answer at once, and say "nothing there", for
+// offsets near 2^63, which a file may name (/Prev, /XRefStm, xref entries of older
+// revisions) and where off+window would overflow.
+func TestOffsetsNearTheLimit(t *testing.T) {
+	data := minimal(1)
+	lazy, _ := lazyBuffer(bytes.NewReader(data), int64(len(data)))
+	for _, b := range []*buffer{completeBuffer(data), lazy} {
+		for _, off := range []int64{math.MaxInt64, math.MaxInt64 - 100, math.MaxInt64 - 5000, 1 << 62} {
+			done := make(chan string)
+			go func() {
+				at := b.skipSpace(off)
+				_, _, _, ok := b.objectHeader(off)
+				_, _, uok := b.readUint(off)
+				done <- fmt.Sprint(at >= b.size, ok, uok, b.hasKeyword(off, "xref"), b.index(off, "endobj"), b.byteAt(off))
+			}()
+			select {
+			case got := <-done:
+				if got != "true false false false -1 0" {
+					t.Errorf("offset %d (lazy %v): %s", off, b.src != nil, got)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("offset %d (lazy %v): no answer in 5 s", off, b.src != nil)
+			}
+		}
 	}
 }

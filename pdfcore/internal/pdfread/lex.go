@@ -52,7 +52,7 @@ func readUint(data []byte, off int64) (v int64, next int64, ok bool) {
 
 // hasKeyword reports whether data[off:] starts with kw followed by a delimiter or the end.
 func hasKeyword(data []byte, off int64, kw string) bool {
-	if off < 0 || off+int64(len(kw)) > int64(len(data)) {
+	if off < 0 || off > int64(len(data))-int64(len(kw)) {
 		return false
 	}
 	if !bytes.Equal(data[off:off+int64(len(kw))], []byte(kw)) {

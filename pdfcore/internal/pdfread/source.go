@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sync"
 )
@@ -277,12 +278,21 @@ func (t plainText) length() int64 { return int64(len(t)) }
 func grow(t text, off, first int64, parse func(window []byte, base int64) (stop int64)) {
 	const margin = 16
 	for w := firstWindow(first); ; w *= 8 {
-		window, base := t.upto(off, off+w)
+		window, base := t.upto(off, plus(off, w))
 		end := base + int64(len(window))
-		if stop := parse(window, base); stop+margin <= end || end == t.length() {
+		if stop := parse(window, base); stop+margin <= end || end == t.length() || w >= t.length() {
 			return
 		}
 	}
+}
+
+// plus is off+n, saturating instead of overflowing: offsets come from the file, and a /Prev
+// near 2^63 plus a window's size must not wrap to a negative end.
+func plus(off, n int64) int64 {
+	if off > math.MaxInt64-n {
+		return math.MaxInt64
+	}
+	return off + n
 }
 
 // skipSpaceIn is skipSpace over t, reading as far as the white space goes.
@@ -302,13 +312,13 @@ func (b *buffer) skipSpace2(off int64) (at int64) {
 
 // hasKeyword is hasKeyword over the file.
 func (b *buffer) hasKeyword(off int64, kw string) bool {
-	w, base := b.upto(off, off+int64(len(kw))+1)
+	w, base := b.upto(off, plus(off, int64(len(kw))+1))
 	return hasKeyword(w, off-base, kw)
 }
 
 // byteAt is the byte at off, or 0 outside the file.
 func (b *buffer) byteAt(off int64) byte {
-	w, base := b.upto(off, off+1)
+	w, base := b.upto(off, plus(off, 1))
 	if off < base || off-base >= int64(len(w)) {
 		return 0
 	}
@@ -344,7 +354,7 @@ func (b *buffer) index(off int64, pat string) int64 {
 		return -1
 	}
 	for w := firstWindow(4 << 10); ; w *= 8 {
-		window, base := b.upto(off, off+w)
+		window, base := b.upto(off, plus(off, w))
 		if i := bytes.Index(window[off-base:], []byte(pat)); i >= 0 {
 			return off + int64(i)
 		}

@@ -102,7 +102,7 @@ func (f *File) readSections(start int64) error {
 
 func (f *File) readSection(off int64) (*Section, error) {
 	at := f.buf.skipSpace(off)
-	if w, base := f.buf.upto(at, at+1); !tokenStart(w, at-base) {
+	if w, base := f.buf.upto(at, plus(at, 1)); !tokenStart(w, at-base) {
 		return nil, damagedXref("offset %d points into the middle of a token, not at a cross-reference section", off)
 	}
 	var s *Section
