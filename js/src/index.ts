@@ -3,6 +3,7 @@
 // worker that owns the document; the relay client here sends it nothing but digests.
 
 import { openChannel, isNode, type Channel } from "./channel.js";
+import { compileURL } from "./compile.js";
 import { VeilsignError } from "./errors.js";
 import { CodeUntrustedChain, CodeValidationUnavailable, HashSizes, Methods } from "./protocol.js";
 import { RelayClient } from "./relay.js";
@@ -50,8 +51,8 @@ let current: DocumentInfo | null = null;
 let signing = false;
 
 /**
- * Loads the WASM core (compiled once, streaming where the server sends application/wasm)
- * and starts the worker that runs it. Calling it again returns the same promise.
+ * Loads the WASM core (compiled once, streaming where the server sends application/wasm,
+ * in a short-lived worker: see loadModule) and starts the worker that runs it. Calling it again returns the same promise.
  */
 export function initialize(options: InitializeOptions = {}): Promise<void> {
   if (!starting) {
@@ -64,9 +65,11 @@ export function initialize(options: InitializeOptions = {}): Promise<void> {
 async function start(options: InitializeOptions): Promise<State> {
   const wasmURL = new URL(options.wasmURL ?? "./veilsign.wasm", import.meta.url);
   const workerURL = new URL(options.workerURL ?? "./veilsign-worker.js", import.meta.url);
-  const module = options.wasmModule ?? (await compile(wasmURL).catch(compileError));
-  const channel = await openChannel(workerURL, options.worker ?? true, WORKER_NAME);
+  const useWorker = options.worker ?? true;
+  // The worker starts while the module compiles.
+  const channel = await openChannel(workerURL, useWorker, WORKER_NAME);
   try {
+    const module = options.wasmModule ?? (await loadModule(wasmURL, workerURL, useWorker).catch(compileError));
     const { version } = await channel.call("init", { module });
     state = { channel, version, WebSocket: options.WebSocket };
     return state;
@@ -76,27 +79,30 @@ async function start(options: InitializeOptions): Promise<State> {
   }
 }
 
+/**
+ * Compiles veilsign.wasm in a worker of its own that ends once the module is handed over,
+ * where Web Workers exist (else on this thread). The fetch and the streaming compiler leave
+ * buffers behind, about twice the module's size, that only a garbage collection of the
+ * thread that compiled frees, and nothing tells V8 they are there; the page or the core's
+ * worker could carry them into the document's peak. An ended worker's memory is freed at
+ * once. The Module itself is shared, not copied, when it is posted.
+ */
+async function loadModule(wasmURL: URL, workerURL: URL, useWorker: boolean): Promise<WebAssembly.Module> {
+  if (!useWorker || typeof Worker !== "function") return compileURL(wasmURL);
+  const compiler = await openChannel(workerURL, true, WORKER_NAME);
+  try {
+    return (await compiler.call("compile", { url: wasmURL.href })).module;
+  } finally {
+    compiler.terminate();
+  }
+}
+
 function compileError(err: unknown): never {
-  if (err instanceof VeilsignError) throw err;
+  if (err instanceof VeilsignError && err.code === "not-initialized") throw err;
   const msg = err instanceof Error ? err.message : String(err);
   // The usual cause in extensions and strict portals: a CSP without 'wasm-unsafe-eval'.
   const hint = /Content.Security|unsafe-eval/i.test(msg) ? " The page's Content-Security-Policy must allow script-src 'wasm-unsafe-eval'." : "";
   throw new VeilsignError("not-initialized", `The veilsign core could not be compiled: ${msg}${hint}`);
-}
-
-async function compile(url: URL): Promise<WebAssembly.Module> {
-  if (url.protocol === "file:" && isNode()) {
-    const fs = "node:fs/promises";
-    const { readFile } = (await import(/* @vite-ignore */ /* webpackIgnore: true */ fs)) as typeof import("node:fs/promises");
-    return WebAssembly.compile(await readFile(url));
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new VeilsignError("not-initialized", `Cannot load ${url.href}: HTTP ${res.status}`);
-  // Streaming compiles while downloading, but only for the application/wasm type.
-  if (typeof WebAssembly.compileStreaming === "function" && res.headers.get("content-type")?.startsWith("application/wasm")) {
-    return WebAssembly.compileStreaming(res);
-  }
-  return WebAssembly.compile(await res.arrayBuffer());
 }
 
 async function ready(): Promise<State> {

@@ -4,6 +4,7 @@
 // Node's worker_threads, so every environment runs this one file.
 
 import "go-wasm-exec"; // Go's wasm_exec.js, bundled here by scripts/build.mjs: defines globalThis.Go
+import { compileURL } from "./compile.js";
 import { toWire, type WireError } from "./errors.js";
 import type { DocumentInfo, Layout, VerifyReport } from "./types.js";
 
@@ -66,6 +67,8 @@ declare const Go: new () => {
 /** Requests of the page, by operation. */
 export interface Requests {
   init: { module?: WebAssembly.Module; bytes?: ArrayBuffer };
+  /** Compile veilsign.wasm and return the module (index.ts's loadModule: a worker that then ends). */
+  compile: { url: string };
   open: { buffer: ArrayBuffer; length: number };
   close: Record<string, never>;
   preflight: { plan: string; label: string };
@@ -83,6 +86,7 @@ export interface Requests {
 /** Answers, by operation. */
 export interface Responses {
   init: { version: string };
+  compile: { module: WebAssembly.Module };
   open: DocumentInfo;
   close: null;
   preflight: Layout;
@@ -148,6 +152,8 @@ export class Core {
     switch (op) {
       case "init":
         return this.init(args as Requests["init"]);
+      case "compile":
+        return compileURL(new URL((args as Requests["compile"]).url)).then((module) => [{ module }, []]);
       case "open":
         return this.open(args as Requests["open"]);
       case "close":

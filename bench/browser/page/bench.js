@@ -62,9 +62,17 @@ async function loadDocument(docURL) {
  * the public API reaches prepare only through sign(), which needs a relay.
  */
 async function startVeilsign() {
-  const module = await WebAssembly.compileStreaming(fetch("/dist/veilsign.wasm"));
   const worker = new Worker("/dist/veilsign-worker.js", { type: "module", name: "veilsign" });
   veil = channel(worker);
+  // The module is compiled in a second worker of the package that ends once it has handed
+  // the module over (js/src/index.ts, loadModule).
+  const compiler = channel(new Worker("/dist/veilsign-worker.js", { type: "module", name: "veilsign" }));
+  let module;
+  try {
+    ({ module } = await compiler.call("compile", { url: new URL("/dist/veilsign.wasm", location.href).href }));
+  } finally {
+    compiler.terminate();
+  }
   const { version } = await veil.call("init", { module });
   return version;
 }

@@ -1,0 +1,393 @@
+// What starting the veilsign worker costs in renderer memory, step by step, in Debian's
+// Chromium (the breakdown behind run.mjs's readyExtraMB). Prints a table per scenario on
+// stderr and every run's figures as JSON on stdout.
+//
+//   node browser/startcost.mjs [--dist ../js/dist] [--runs 3] [--settle-ms 1500]
+//     [--scenarios package,worker-bytes,...] [--driver plain|playwright]
+//     [--js-flags "--no-wasm-lazy-compilation"] [--smaps-dir /tmp/smaps]
+//
+// Drivers. "plain" (the default) starts Chromium on the experiment page with no automation
+// attached: the page runs the plan itself and asks this server to read /proc between steps.
+// "playwright" drives the same steps through playwright-core, as run.mjs does; DevTools'
+// network agent, which playwright enables in the page and in every worker, then keeps a copy
+// of each response body the page or worker fetches (about 1.3× its size, until the worker
+// ends), which a user's browser does not do: compare the two drivers' "fetch" rows.
+//
+// Each scenario runs on a fresh browser (plain) or a fresh context (playwright) `runs`
+// times. The renderer is the one whose RSS grows when the page fills a 64 MB buffer; after
+// that buffer is dropped and the page collected (gc(), hence --expose-gc, which changes
+// nothing else), the renderer's high-water mark is reset (clear_refs 5) and the baseline
+// read. After every step and a settle pause (V8 compiles and tiers up in the background)
+// the renderer's VmRSS and VmHWM are read from /proc, and /proc/<pid>/smaps is split into:
+//   code   anonymous executable mappings (V8's JIT code: wasm Liftoff/TurboFan and JS)
+//   wasm   the read-write mapping whose size is the instance's linear memory
+//   anon   all other anonymous mappings (V8 heaps, ArrayBuffers, malloc, wire bytes, stacks)
+//   file   file-backed mappings (Chromium's own code paged in, fonts, shared memory)
+// Figures are MB above the baseline; the table shows the median over the runs.
+
+import { spawn } from "node:child_process";
+import { createReadStream, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const benchDir = dirname(here);
+const repo = dirname(benchDir);
+
+const opt = {
+  dist: join(repo, "js", "dist"),
+  runs: "3",
+  "settle-ms": "1500",
+  scenarios: "empty,package,page-streaming,worker-bytes,worker-streaming",
+  driver: "plain",
+  pdf: join(repo, "testdata", "pdf", "chromium-156-skia-print.pdf"),
+  doc: "",
+  cert: "",
+  "js-flags": "",
+  "smaps-dir": "",
+  work: "/tmp/veilsign-startcost",
+  chromium: "/usr/bin/chromium",
+};
+for (let i = 2; i < process.argv.length; i += 2) {
+  const k = process.argv[i].replace(/^--/, "");
+  if (!(k in opt) || i + 1 >= process.argv.length) throw new Error(`unknown or incomplete argument ${process.argv[i]}`);
+  opt[k] = process.argv[i + 1];
+}
+const log = (...a) => console.error("startcost:", ...a);
+const settleMs = Number(opt["settle-ms"]);
+
+mkdirSync(opt.work, { recursive: true });
+if (opt["smaps-dir"]) mkdirSync(opt["smaps-dir"], { recursive: true });
+await esbuild.build({
+  entryPoints: [join(here, "page", "startcost-worker.js")],
+  outfile: join(opt.work, "startcost-worker.js"),
+  bundle: true,
+  format: "esm",
+  target: "es2022",
+  platform: "browser",
+  alias: { "go-wasm-exec": join(opt.dist, "wasm_exec.js") },
+  logLevel: "warning",
+});
+
+// ---- the scenarios: [row name, step or list of steps] (page/startcost.js runs them) ----
+
+const WASM = "/dist/veilsign.wasm";
+const page = (op, args) => ({ on: "page", op, args });
+const worker = (op, args) => ({ on: "worker", op, args });
+const start = ["worker", page("startWorker", "/gen/startcost-worker.js")];
+const gc = page("gc");
+const run = [
+  ["instantiate", worker("instantiate")],
+  ["go.run", worker("run")],
+  ["first call (open small pdf)", worker("open", { url: "/small.pdf" })],
+];
+const scenarios = {
+  // An empty module worker (the bundle of wasm_exec.js and a message loop).
+  empty: [start],
+  // What js/src does: the module compiled (streaming) in a second worker that then ends,
+  // posted to the core's worker.
+  package: [
+    start,
+    ["compile in a worker that ends", page("compileInTempWorker", { url: WASM, script: "/gen/startcost-worker.js" })],
+    ["post module, drop it", [page("post"), page("dropModule")]],
+    ...run,
+    ["gc page + worker", gc],
+  ],
+  // What js/src did before: compileStreaming in the page, the Module posted to the worker.
+  "page-streaming": [
+    start,
+    ["compileStreaming (page)", page("compile", { url: WASM, streaming: true })],
+    ["post module, drop it", [page("post"), page("dropModule")]],
+    ...run,
+    ["gc page + worker", gc],
+  ],
+  // The page fetches the bytes, compiles them, drops them, posts the Module.
+  "page-bytes": [
+    start,
+    ["fetch bytes (page)", page("fetchBytes", { url: WASM })],
+    ["compile(bytes) (page)", page("compile", { streaming: false })],
+    ["drop bytes", page("dropBytes")],
+    ["post module, drop it", [page("post"), page("dropModule")]],
+    ...run,
+    ["gc page + worker", gc],
+  ],
+  // The core's worker fetches and compiles (arrayBuffer, then WebAssembly.compile).
+  "worker-bytes": [
+    start,
+    ["fetch bytes (worker)", worker("fetchBytes", { url: WASM })],
+    ["compile(bytes)", worker("compile", { streaming: false })],
+    ["drop bytes", worker("dropBytes")],
+    ...run,
+    ["gc page + worker", gc],
+  ],
+  // As worker-bytes, but the bytes detached (ArrayBuffer.prototype.transfer(0)), not only dropped.
+  "worker-bytes-detach": [
+    start,
+    ["fetch bytes (worker)", worker("fetchBytes", { url: WASM })],
+    ["compile(bytes)", worker("compile", { streaming: false })],
+    ["detach bytes", worker("detachBytes")],
+    ...run,
+    ["gc page + worker", gc],
+  ],
+  "worker-xhr": [
+    start,
+    ["xhr arraybuffer (worker)", worker("fetchBytes", { url: WASM, how: "xhr" })],
+    ["compile(bytes)", worker("compile", { streaming: false })],
+    ["drop bytes", worker("dropBytes")],
+    ...run,
+    ["gc page + worker", gc],
+  ],
+  "worker-streaming": [start, ["compileStreaming (worker)", worker("compile", { url: WASM, streaming: true })], ...run, ["drop module + gc", [worker("dropModule"), gc]]],
+  // run.mjs's memory measurement (bench.js: the page holds the document; the package's
+  // worker starts, opens and prepares it); needs --doc and --cert.
+  full: {
+    pre: [page("bench", { fn: "loadDocument", arg: "/doc.pdf" })],
+    steps: [
+      ["startVeilsign (ready)", page("bench", { fn: "startVeilsign" })],
+      ["open + prepare + digest", page("bench", { fn: "oursOnce", arg: "/cert.der" })],
+    ],
+  },
+  // Where a response body's memory goes: two fetches of the same body, dropped, then the worker ended.
+  "fetch-only": [
+    start,
+    ["fetch bytes (worker)", worker("fetchBytes", { url: WASM })],
+    ["drop bytes + gc", [worker("dropBytes"), gc]],
+    ["fetch bytes again", worker("fetchBytes", { url: WASM })],
+    ["drop bytes + gc", [worker("dropBytes"), gc]],
+    ["terminate worker + gc", [page("terminate"), gc]],
+  ],
+};
+
+// ---- /proc ----
+
+function status(pid) {
+  const out = {};
+  for (const line of readFileSync(`/proc/${pid}/status`, "utf8").split("\n")) {
+    const m = line.match(/^(\w+):\s+(\d+) kB/);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Rss (kB) of the renderer's mappings by kind; wasmBytes picks out the linear memory. */
+function smaps(pid, wasmBytes, dump) {
+  const text = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  if (dump) writeFileSync(dump, text);
+  const cat = { code: 0, wasm: 0, anon: 0, file: 0 };
+  let cur = null;
+  const flush = () => {
+    if (!cur) return;
+    let c;
+    if (cur.path && !cur.path.startsWith("[")) c = "file";
+    else if (cur.perms.includes("x")) c = "code";
+    else if (wasmBytes && cur.end - cur.start === wasmBytes && cur.perms.startsWith("rw")) c = "wasm";
+    else c = "anon";
+    cat[c] += cur.rss;
+  };
+  for (const line of text.split("\n")) {
+    const h = line.match(/^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/);
+    if (h) {
+      flush();
+      cur = { start: Number(BigInt("0x" + h[1])), end: Number(BigInt("0x" + h[2])), perms: h[3], path: h[4], rss: 0 };
+    } else if (cur) {
+      const r = line.match(/^Rss:\s+(\d+) kB/);
+      if (r) cur.rss = Number(r[1]);
+    }
+  }
+  flush();
+  return cat;
+}
+
+/** The figures of one step, MB above the baseline b. */
+function figures(pid, b, wasmBytes, dump) {
+  const s = status(pid);
+  const c = smaps(pid, wasmBytes, dump);
+  const mb = (kb) => +(kb / 1024).toFixed(1);
+  return { rss: mb(s.VmRSS - b.s.VmRSS), hwm: mb(s.VmHWM - b.s.VmRSS), code: mb(c.code - b.c.code), wasm: mb(c.wasm), anon: mb(c.anon - b.c.anon), file: mb(c.file - b.c.file) };
+}
+
+function baseline(pid, dump) {
+  writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  return { s: status(pid), c: smaps(pid, 0, dump) };
+}
+
+// ---- the server ----
+
+const mounts = { "/bench/": join(here, "page"), "/gen/": opt.work, "/dist/": opt.dist, "/m/": join(benchDir, "node_modules") };
+const files = { "/small.pdf": opt.pdf, "/doc.pdf": opt.doc, "/cert.der": opt.cert };
+const types = { ".js": "text/javascript", ".html": "text/html", ".wasm": "application/wasm", ".pdf": "application/pdf" };
+function pathFor(urlPath) {
+  if (files[urlPath]) return files[urlPath];
+  for (const [prefix, dir] of Object.entries(mounts)) {
+    if (!urlPath.startsWith(prefix)) continue;
+    const p = normalize(join(dir, decodeURIComponent(urlPath.slice(prefix.length))));
+    return p.startsWith(resolve(dir) + sep) ? p : null;
+  }
+  return null;
+}
+let plainRun = null; // the plain driver's current run: {plan, onMeasure(query) → string}
+const server = createServer((req, res) => {
+  const url = new URL(req.url, "http://x");
+  if (plainRun && url.pathname === "/plan") {
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+    return void res.end(JSON.stringify({ pre: plainRun.pre, steps: plainRun.steps, settleMs }));
+  }
+  if (plainRun && url.pathname === "/measure") {
+    plainRun.onMeasure(Object.fromEntries(url.searchParams));
+    res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" });
+    return void res.end("ok");
+  }
+  const p = pathFor(url.pathname);
+  let st = null;
+  try {
+    st = p && statSync(p);
+  } catch {}
+  if (!st || !st.isFile()) return void res.writeHead(404).end();
+  res.writeHead(200, { "content-type": types[extname(p)] ?? "application/octet-stream", "content-length": st.size, "cache-control": "no-store" });
+  createReadStream(p).pipe(res);
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+const jsFlags = ["--expose-gc", opt["js-flags"]].filter(Boolean).join(" ");
+const chromeArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--js-flags=${jsFlags}`];
+
+// ---- plain driver: Chromium with no automation, one browser per run ----
+
+function descendants(root) {
+  const kids = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+    } catch {}
+  }
+  const out = [];
+  const walk = (p) => (kids.get(p) ?? []).forEach((k) => (out.push(k), walk(k)));
+  walk(root);
+  return out;
+}
+const isRenderer = (pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--type=renderer");
+  } catch {
+    return false;
+  }
+};
+
+async function runPlain(name, scenario, r) {
+  const { pre = [], steps } = Array.isArray(scenario) ? { steps: scenario } : scenario;
+  const userDir = join(opt.work, `profile-${process.pid}-${name}-${r}`);
+  const proc = spawn(opt.chromium, [...chromeArgs, `--user-data-dir=${userDir}`, `${base}/bench/startcost.html?plain`], { stdio: "ignore" });
+  const rows = [];
+  let pid = 0;
+  let b = null;
+  try {
+    await new Promise((resolveRun, rejectRun) => {
+      const timer = setTimeout(() => rejectRun(new Error("plain run timed out")), 120_000);
+      plainRun = {
+        steps: steps.map(([n, s]) => [n, s]),
+        pre,
+        onMeasure(q) {
+          try {
+            if (q.at === "marker") {
+              const rs = descendants(proc.pid).filter(isRenderer);
+              pid = rs.map((p) => ({ p, rss: status(p).VmRSS })).sort((x, y) => y.rss - x.rss)[0].p;
+            } else if (q.at === "baseline") {
+              b = baseline(pid, opt["smaps-dir"] && join(opt["smaps-dir"], `${name}-${r}-base.smaps`));
+            } else if (q.at === "done") {
+              clearTimeout(timer);
+              resolveRun();
+            } else if (q.at === "error") {
+              clearTimeout(timer);
+              rejectRun(new Error(q.error));
+            } else {
+              const i = Number(q.at);
+              const dump = opt["smaps-dir"] && join(opt["smaps-dir"], `${name}-${r}-${i}.smaps`);
+              rows.push({ step: steps[i][0], ms: Math.round(Number(q.ms)), ...figures(pid, b, Number(q.memBytes), dump) });
+            }
+          } catch (err) {
+            clearTimeout(timer);
+            rejectRun(err);
+          }
+        },
+      };
+    });
+  } finally {
+    plainRun = null;
+    proc.kill("SIGTERM");
+    await new Promise((r) => proc.once("exit", r));
+  }
+  return { pid, baselineMB: +(b.s.VmRSS / 1024).toFixed(1), rows };
+}
+
+// ---- playwright driver: one browser, a fresh context per run ----
+
+let browser = null;
+async function runPlaywright(name, scenario, r) {
+  const { pre = [], steps } = Array.isArray(scenario) ? { steps: scenario } : scenario;
+  if (!browser) {
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({ executablePath: opt.chromium, headless: true, args: chromeArgs });
+    browser.cdp = await browser.newBrowserCDPSession();
+  }
+  const context = await browser.newContext();
+  const pg = await context.newPage();
+  try {
+    await pg.goto(`${base}/bench/startcost.html`);
+    await pg.waitForFunction(() => globalThis.sc && globalThis.bench);
+    for (const s of pre) await pg.evaluate((x) => sc.step(x), s);
+    await pg.waitForTimeout(settleMs);
+    const { processInfo } = await browser.cdp.send("SystemInfo.getProcessInfo");
+    const pids = processInfo.filter((p) => p.type === "renderer").map((p) => p.id);
+    const rss0 = new Map(pids.map((p) => [p, status(p).VmRSS]));
+    await pg.evaluate(() => sc.step({ op: "marker", args: true }));
+    const pid = pids.map((p) => ({ p, d: status(p).VmRSS - rss0.get(p) })).sort((x, y) => y.d - x.d)[0].p;
+    await pg.evaluate(() => sc.step({ op: "marker", args: false }).then(() => gc()));
+    await pg.waitForTimeout(settleMs);
+    const b = baseline(pid, opt["smaps-dir"] && join(opt["smaps-dir"], `${name}-${r}-base.smaps`));
+    const rows = [];
+    for (const [i, [step, s]] of steps.entries()) {
+      const t0 = performance.now();
+      const v = await pg.evaluate((x) => sc.step(x), s);
+      const ms = performance.now() - t0;
+      await pg.waitForTimeout(settleMs);
+      const memBytes = (await pg.evaluate(() => sc.step({ on: "worker", op: "memBytes" }).catch(() => 0))) || (typeof v === "number" ? v : 0);
+      const dump = opt["smaps-dir"] && join(opt["smaps-dir"], `${name}-${r}-${i}.smaps`);
+      rows.push({ step, ms: Math.round(ms), ...figures(pid, b, memBytes, dump) });
+    }
+    return { pid, baselineMB: +(b.s.VmRSS / 1024).toFixed(1), rows };
+  } finally {
+    await context.close();
+  }
+}
+
+// ---- main ----
+
+const out = { driver: opt.driver, jsFlags, wasmBytes: statSync(join(opt.dist, "veilsign.wasm")).size, scenarios: {} };
+const cols = ["ms", "rss", "hwm", "code", "wasm", "anon", "file"];
+const med = (xs) => xs.slice().sort((a, b) => a - b)[(xs.length - 1) >> 1];
+try {
+  for (const name of opt.scenarios.split(",")) {
+    const scenario = scenarios[name];
+    if (!scenario) throw new Error(`unknown scenario ${name}`);
+    const steps = Array.isArray(scenario) ? scenario : scenario.steps;
+    const all = [];
+    for (let r = 0; r < Number(opt.runs); r++) {
+      log(`${name} run ${r + 1}/${opt.runs} (${opt.driver})`);
+      all.push(await (opt.driver === "plain" ? runPlain : runPlaywright)(name, scenario, r));
+    }
+    out.scenarios[name] = all;
+    console.error(`\n${name} (${opt.driver}, median of ${all.length}; MB above baseline: renderer rss and hwm, then smaps rss by kind)`);
+    console.error("step".padEnd(32) + cols.map((h) => h.padStart(7)).join(""));
+    for (const [i, [step]] of steps.entries()) console.error(step.padEnd(32) + cols.map((k) => String(med(all.map((a) => a.rows[i][k]))).padStart(7)).join(""));
+  }
+} finally {
+  await browser?.close();
+  server.close();
+}
+process.stdout.write(JSON.stringify(out) + "\n");
