@@ -173,28 +173,12 @@ func firstDifference(a, b string) string {
 
 // bigStreamPDF is a valid PDF with one page whose content stream holds n bytes.
 func bigStreamPDF(n int) []byte {
-	var b bytes.Buffer
-	var offs []int
-	obj := func(s string) {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), s)
-	}
-	b.WriteString("%PDF-1.7\n")
-	obj("<< /Type /Catalog /Pages 2 0 R >>")
-	obj("<< /Type /Pages /Count 1 /Kids [3 0 R] >>")
-	obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>")
-	offs = append(offs, b.Len())
-	fmt.Fprintf(&b, "4 0 obj\n<< /Length %d >>\nstream\n", n)
-	b.Write(bytes.Repeat([]byte("0 0 m 1 1 l S\n"), n/14))
-	b.Write(bytes.Repeat([]byte{'\n'}, n%14))
-	b.WriteString("\nendstream\nendobj\n")
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, x)
-	return b.Bytes()
+	content := string(bytes.Repeat([]byte("0 0 m 1 1 l S\n"), n/14)) + strings.Repeat("\n", n%14)
+	return classic("1.7",
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Count 1 /Kids [3 0 R] >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", n, content))
 }
 
 // TestLazyReadsLittle: opening a 30 MB file and reading its page reads a few pages of it,

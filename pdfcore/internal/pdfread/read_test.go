@@ -10,23 +10,15 @@ import (
 	"testing"
 )
 
-// minimal writes a small classic PDF with n pages, returning it and the offset of its xref.
-func minimal(n int) []byte {
+// classic writes a PDF of the given objects (bodies, numbered from 1, object 1 the
+// catalog) with a classic cross-reference table.
+func classic(version string, objects ...string) []byte {
 	var b bytes.Buffer
-	var offs []int
-	obj := func(s string) {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), s)
-	}
-	b.WriteString("%PDF-1.4\n")
-	obj("<< /Type /Catalog /Pages 2 0 R >>")
-	kids := ""
-	for i := 0; i < n; i++ {
-		kids += fmt.Sprintf("%d 0 R ", 3+i)
-	}
-	obj(fmt.Sprintf("<< /Type /Pages /Count %d /Kids [%s] /MediaBox [0 0 612 792] >>", n, kids))
-	for i := 0; i < n; i++ {
-		obj("<< /Type /Page /Parent 2 0 R >>")
+	b.WriteString("%PDF-" + version + "\n")
+	offs := make([]int, len(objects))
+	for i, body := range objects {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, body)
 	}
 	x := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
@@ -35,6 +27,20 @@ func minimal(n int) []byte {
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, x)
 	return b.Bytes()
+}
+
+// minimal writes a small classic PDF with n pages.
+func minimal(n int) []byte {
+	kids := ""
+	for i := 0; i < n; i++ {
+		kids += fmt.Sprintf("%d 0 R ", 3+i)
+	}
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>",
+		fmt.Sprintf("<< /Type /Pages /Count %d /Kids [%s] /MediaBox [0 0 612 792] >>", n, kids)}
+	for i := 0; i < n; i++ {
+		objs = append(objs, "<< /Type /Page /Parent 2 0 R >>")
+	}
+	return classic("1.4", objs...)
 }
 
 func TestOpenMinimal(t *testing.T) {
