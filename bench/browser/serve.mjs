@@ -33,12 +33,14 @@ const types = { ".js": "text/javascript", ".mjs": "text/javascript", ".html": "t
  * Resolves to {server, base}, base being the origin without a trailing slash.
  */
 export async function serveStatic({ mounts = {}, files = {}, handle } = {}) {
+  // Resolved once, so a relative directory (--dist ../js/dist) passes the containment check.
+  const roots = Object.entries(mounts).map(([prefix, dir]) => [prefix, resolve(dir)]);
   const pathFor = (urlPath) => {
     if (files[urlPath]) return files[urlPath];
-    for (const [prefix, dir] of Object.entries(mounts)) {
+    for (const [prefix, root] of roots) {
       if (!urlPath.startsWith(prefix)) continue;
-      const p = join(dir, decodeURIComponent(urlPath.slice(prefix.length)));
-      return p.startsWith(resolve(dir) + sep) ? p : null;
+      const p = join(root, decodeURIComponent(urlPath.slice(prefix.length)));
+      return p.startsWith(root + sep) ? p : null;
     }
     return null;
   };
