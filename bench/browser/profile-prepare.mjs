@@ -33,35 +33,28 @@
 // --dist must hold veilsign.wasm and veilsign-worker.js from the same build (js/dist after
 // npm run build has both, the WASM stripped).
 
-import { createReadStream, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { extname, join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { parseArgs, serveStatic } from "./serve.mjs";
 
-const opt = parseArgs(process.argv.slice(2), {
-  doc: "",
-  cert: "",
-  dist: "",
-  runs: "30",
-  "profile-runs": "60",
-  top: "40",
-  mode: "prepare",
-  "interval-us": "100",
-  "cold-runs": "0",
-  cpuprofile: "",
-  chromium: "/usr/bin/chromium",
-});
-
-function parseArgs(argv, defaults) {
-  const o = { ...defaults };
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = argv[i].replace(/^--/, "");
-    if (!(k in o) || i + 1 >= argv.length) throw new Error(`unknown or incomplete argument ${argv[i]}`);
-    o[k] = argv[i + 1];
-  }
-  for (const k of ["doc", "cert", "dist"]) if (!o[k]) throw new Error(`--${k} is required`);
-  return o;
-}
+const opt = parseArgs(
+  process.argv.slice(2),
+  {
+    doc: "",
+    cert: "",
+    dist: "",
+    runs: "30",
+    "profile-runs": "60",
+    top: "40",
+    mode: "prepare",
+    "interval-us": "100",
+    "cold-runs": "0",
+    cpuprofile: "",
+    chromium: "/usr/bin/chromium",
+  },
+  ["doc", "cert", "dist"],
+);
 
 const log = (...a) => console.error("profile:", ...a);
 
@@ -217,24 +210,19 @@ globalThis.prof = {
 };
 </script>`;
 
+// Of --dist, only the two files the page loads (of the same build: see the header).
 const files = { "/doc.pdf": opt.doc, "/cert.der": opt.cert };
 for (const f of ["veilsign.wasm", "veilsign-worker.js"]) files[`/dist/${f}`] = join(opt.dist, f);
-const types = { ".js": "text/javascript", ".wasm": "application/wasm", ".pdf": "application/pdf" };
-const server = createServer((req, res) => {
-  const path = new URL(req.url, "http://x").pathname;
-  if (path === "/" || path === "/w.js") {
+const { server, base } = await serveStatic({
+  files,
+  // The page and its worker are the strings above, not files.
+  handle(req, res, url) {
+    const path = url.pathname;
+    if (path !== "/" && path !== "/w.js") return false;
     res.writeHead(200, { "content-type": path === "/" ? "text/html" : "text/javascript" }).end(path === "/" ? page : worker);
-    return;
-  }
-  const f = files[path];
-  if (!f) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { "content-type": types[extname(f)] ?? "application/octet-stream", "content-length": statSync(f).size, "cache-control": "no-store" });
-  createReadStream(f).pipe(res);
+    return true;
+  },
 });
-await new Promise((r) => server.listen(0, "127.0.0.1", r));
 
 const browser = await chromium.launch({ executablePath: opt.chromium, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
 const result = { chromium: browser.version(), dist: opt.dist };
@@ -243,7 +231,7 @@ try {
   const pg = await context.newPage();
   pg.on("console", (m) => m.type() === "error" && log("page:", m.text()));
   pg.on("pageerror", (e) => log("page error:", e.message));
-  await pg.goto(`http://127.0.0.1:${server.address().port}/`);
+  await pg.goto(`${base}/`);
   await pg.waitForFunction(() => globalThis.prof);
   const whole = opt.mode === "whole" || opt.mode === "worker";
   Object.assign(result, await pg.evaluate((w) => prof.start(w), opt.mode === "worker"));
@@ -295,7 +283,7 @@ try {
   for (let i = 0; i < Number(opt["cold-runs"]); i++) {
     const ctx = await browser.newContext();
     const p = await ctx.newPage();
-    await p.goto(`http://127.0.0.1:${server.address().port}/`);
+    await p.goto(`${base}/`);
     await p.waitForFunction(() => globalThis.prof);
     await p.evaluate(() => prof.start(false));
     const c = await ctx.newCDPSession(p);

@@ -9,43 +9,36 @@
 //     [--p12 signer.p12 --p12-pass bench] [--runs 3] [--peer-runs 2] [--cold-runs 5] \
 //     [--peer-timeout-ms 120000] [--work out/browser]
 
-import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { dirname, extname, join, normalize, resolve, sep } from "node:path";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { chromium } from "playwright-core";
+import { parseArgs, serveStatic } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = dirname(here);
 const repo = dirname(benchDir);
 
-const opt = parseArgs(process.argv.slice(2), {
-  doc: "",
-  cert: "",
-  key: "",
-  p12: "",
-  "p12-pass": "",
-  runs: "5",
-  "peer-runs": "2",
-  "cold-runs": "5",
-  "peer-timeout-ms": "120000",
-  "budget-ms": "20000",
-  work: join(benchDir, "out", "browser"),
-  dist: join(repo, "js", "dist"),
-  chromium: "/usr/bin/chromium",
-});
-
-function parseArgs(argv, defaults) {
-  const o = { ...defaults };
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = argv[i].replace(/^--/, "");
-    if (!(k in o) || i + 1 >= argv.length) throw new Error(`unknown or incomplete argument ${argv[i]}`);
-    o[k] = argv[i + 1];
-  }
-  for (const k of ["doc", "cert", "key"]) if (!o[k]) throw new Error(`--${k} is required`);
-  return o;
-}
+const opt = parseArgs(
+  process.argv.slice(2),
+  {
+    doc: "",
+    cert: "",
+    key: "",
+    p12: "",
+    "p12-pass": "",
+    runs: "5",
+    "peer-runs": "2",
+    "cold-runs": "5",
+    "peer-timeout-ms": "120000",
+    "budget-ms": "20000",
+    work: join(benchDir, "out", "browser"),
+    dist: join(repo, "js", "dist"),
+    chromium: "/usr/bin/chromium",
+  },
+  ["doc", "cert", "key"],
+);
 
 const log = (...a) => console.error("browser:", ...a);
 
@@ -66,42 +59,16 @@ for (const [name, format] of [["measure-worker", "esm"], ["zga-worker", "iife"]]
   });
 }
 
-const mounts = {
-  "/bench/": join(here, "page"),
-  "/gen/": opt.work,
-  "/dist/": opt.dist,
-  "/m/": join(benchDir, "node_modules"),
-};
-const files = { "/doc.pdf": opt.doc, "/cert.der": opt.cert, "/key.pk8": opt.key, "/signer.p12": opt.p12 };
-const types = { ".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html", ".wasm": "application/wasm", ".pdf": "application/pdf" };
-
-function pathFor(urlPath) {
-  if (files[urlPath]) return files[urlPath];
-  for (const [prefix, dir] of Object.entries(mounts)) {
-    if (!urlPath.startsWith(prefix)) continue;
-    const p = normalize(join(dir, decodeURIComponent(urlPath.slice(prefix.length))));
-    return p.startsWith(resolve(dir) + sep) ? p : null;
-  }
-  return null;
-}
-
-const server = createServer((req, res) => {
-  const p = pathFor(new URL(req.url, "http://x").pathname);
-  let st;
-  try {
-    st = p && statSync(p);
-  } catch {
-    st = null;
-  }
-  if (!st || !st.isFile()) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { "content-type": types[extname(p)] ?? "application/octet-stream", "content-length": st.size, "cache-control": "no-store" });
-  createReadStream(p).pipe(res);
+const { server, base } = await serveStatic({
+  mounts: {
+    "/bench/": join(here, "page"),
+    "/gen/": opt.work,
+    "/dist/": opt.dist,
+    "/m/": join(benchDir, "node_modules"),
+  },
+  // No --p12: "/signer.p12" maps to "" and is not served (zgapdfsigner is then skipped).
+  files: { "/doc.pdf": opt.doc, "/cert.der": opt.cert, "/key.pk8": opt.key, "/signer.p12": opt.p12 },
 });
-await new Promise((r) => server.listen(0, "127.0.0.1", r));
-const base = `http://127.0.0.1:${server.address().port}`;
 
 // ---- Chromium ----
 

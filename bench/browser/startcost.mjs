@@ -26,17 +26,18 @@
 // Figures are MB above the baseline; the table shows the median over the runs.
 
 import { spawn } from "node:child_process";
-import { createReadStream, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { dirname, extname, join, normalize, resolve, sep } from "node:path";
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { parseArgs, serveStatic } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = dirname(here);
 const repo = dirname(benchDir);
 
-const opt = {
+// Nothing is required: only the full scenario needs --doc and --cert.
+const opt = parseArgs(process.argv.slice(2), {
   dist: join(repo, "js", "dist"),
   runs: "3",
   "settle-ms": "1500",
@@ -49,12 +50,7 @@ const opt = {
   "smaps-dir": "",
   work: "/tmp/veilsign-startcost",
   chromium: "/usr/bin/chromium",
-};
-for (let i = 2; i < process.argv.length; i += 2) {
-  const k = process.argv[i].replace(/^--/, "");
-  if (!(k in opt) || i + 1 >= process.argv.length) throw new Error(`unknown or incomplete argument ${process.argv[i]}`);
-  opt[k] = process.argv[i + 1];
-}
+});
 const log = (...a) => console.error("startcost:", ...a);
 const settleMs = Number(opt["settle-ms"]);
 
@@ -83,62 +79,34 @@ const run = [
   ["go.run", worker("run")],
   ["first call (open small pdf)", worker("open", { url: "/small.pdf" })],
 ];
+// Most scenarios differ only in how the worker gets its compiled module: start the worker,
+// those steps, then the same run and collection, so that their rows line up step by step.
+const withModule = (...getModule) => [start, ...getModule, ...run, ["gc page + worker", gc]];
+const postModule = ["post module, drop it", [page("post"), page("dropModule")]];
+const fetchInWorker = ["fetch bytes (worker)", worker("fetchBytes", { url: WASM })];
+const compileInWorker = ["compile(bytes)", worker("compile", { streaming: false })];
+const dropInWorker = ["drop bytes", worker("dropBytes")];
 const scenarios = {
   // An empty module worker (the bundle of wasm_exec.js and a message loop).
   empty: [start],
   // What js/src does: the module compiled (streaming) in a second worker that then ends,
   // posted to the core's worker.
-  package: [
-    start,
-    ["compile in a worker that ends", page("compileInTempWorker", { url: WASM, script: "/gen/startcost-worker.js" })],
-    ["post module, drop it", [page("post"), page("dropModule")]],
-    ...run,
-    ["gc page + worker", gc],
-  ],
+  package: withModule(["compile in a worker that ends", page("compileInTempWorker", { url: WASM, script: "/gen/startcost-worker.js" })], postModule),
   // What js/src did before: compileStreaming in the page, the Module posted to the worker.
-  "page-streaming": [
-    start,
-    ["compileStreaming (page)", page("compile", { url: WASM, streaming: true })],
-    ["post module, drop it", [page("post"), page("dropModule")]],
-    ...run,
-    ["gc page + worker", gc],
-  ],
+  "page-streaming": withModule(["compileStreaming (page)", page("compile", { url: WASM, streaming: true })], postModule),
   // The page fetches the bytes, compiles them, drops them, posts the Module.
-  "page-bytes": [
-    start,
+  "page-bytes": withModule(
     ["fetch bytes (page)", page("fetchBytes", { url: WASM })],
     ["compile(bytes) (page)", page("compile", { streaming: false })],
     ["drop bytes", page("dropBytes")],
-    ["post module, drop it", [page("post"), page("dropModule")]],
-    ...run,
-    ["gc page + worker", gc],
-  ],
+    postModule,
+  ),
   // The core's worker fetches and compiles (arrayBuffer, then WebAssembly.compile).
-  "worker-bytes": [
-    start,
-    ["fetch bytes (worker)", worker("fetchBytes", { url: WASM })],
-    ["compile(bytes)", worker("compile", { streaming: false })],
-    ["drop bytes", worker("dropBytes")],
-    ...run,
-    ["gc page + worker", gc],
-  ],
+  "worker-bytes": withModule(fetchInWorker, compileInWorker, dropInWorker),
   // As worker-bytes, but the bytes detached (ArrayBuffer.prototype.transfer(0)), not only dropped.
-  "worker-bytes-detach": [
-    start,
-    ["fetch bytes (worker)", worker("fetchBytes", { url: WASM })],
-    ["compile(bytes)", worker("compile", { streaming: false })],
-    ["detach bytes", worker("detachBytes")],
-    ...run,
-    ["gc page + worker", gc],
-  ],
-  "worker-xhr": [
-    start,
-    ["xhr arraybuffer (worker)", worker("fetchBytes", { url: WASM, how: "xhr" })],
-    ["compile(bytes)", worker("compile", { streaming: false })],
-    ["drop bytes", worker("dropBytes")],
-    ...run,
-    ["gc page + worker", gc],
-  ],
+  "worker-bytes-detach": withModule(fetchInWorker, compileInWorker, ["detach bytes", worker("detachBytes")]),
+  // As worker-bytes, but the bytes fetched with XMLHttpRequest (responseType arraybuffer).
+  "worker-xhr": withModule(["xhr arraybuffer (worker)", worker("fetchBytes", { url: WASM, how: "xhr" })], compileInWorker, dropInWorker),
   "worker-streaming": [start, ["compileStreaming (worker)", worker("compile", { url: WASM, streaming: true })], ...run, ["drop module + gc", [worker("dropModule"), gc]]],
   // run.mjs's memory measurement (bench.js: the page holds the document; the package's
   // worker starts, opens and prepares it); needs --doc and --cert.
@@ -152,7 +120,7 @@ const scenarios = {
   // Where a response body's memory goes: two fetches of the same body, dropped, then the worker ended.
   "fetch-only": [
     start,
-    ["fetch bytes (worker)", worker("fetchBytes", { url: WASM })],
+    fetchInWorker,
     ["drop bytes + gc", [worker("dropBytes"), gc]],
     ["fetch bytes again", worker("fetchBytes", { url: WASM })],
     ["drop bytes + gc", [worker("dropBytes"), gc]],
@@ -215,41 +183,27 @@ function baseline(pid, dump) {
 
 // ---- the server ----
 
-const mounts = { "/bench/": join(here, "page"), "/gen/": opt.work, "/dist/": opt.dist, "/m/": join(benchDir, "node_modules") };
-const files = { "/small.pdf": opt.pdf, "/doc.pdf": opt.doc, "/cert.der": opt.cert };
-const types = { ".js": "text/javascript", ".html": "text/html", ".wasm": "application/wasm", ".pdf": "application/pdf" };
-function pathFor(urlPath) {
-  if (files[urlPath]) return files[urlPath];
-  for (const [prefix, dir] of Object.entries(mounts)) {
-    if (!urlPath.startsWith(prefix)) continue;
-    const p = normalize(join(dir, decodeURIComponent(urlPath.slice(prefix.length))));
-    return p.startsWith(resolve(dir) + sep) ? p : null;
-  }
-  return null;
-}
 let plainRun = null; // the plain driver's current run: {plan, onMeasure(query) → string}
-const server = createServer((req, res) => {
-  const url = new URL(req.url, "http://x");
-  if (plainRun && url.pathname === "/plan") {
-    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-    return void res.end(JSON.stringify({ pre: plainRun.pre, steps: plainRun.steps, settleMs }));
-  }
-  if (plainRun && url.pathname === "/measure") {
-    plainRun.onMeasure(Object.fromEntries(url.searchParams));
-    res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" });
-    return void res.end("ok");
-  }
-  const p = pathFor(url.pathname);
-  let st = null;
-  try {
-    st = p && statSync(p);
-  } catch {}
-  if (!st || !st.isFile()) return void res.writeHead(404).end();
-  res.writeHead(200, { "content-type": types[extname(p)] ?? "application/octet-stream", "content-length": st.size, "cache-control": "no-store" });
-  createReadStream(p).pipe(res);
+const { server, base } = await serveStatic({
+  mounts: { "/bench/": join(here, "page"), "/gen/": opt.work, "/dist/": opt.dist, "/m/": join(benchDir, "node_modules") },
+  files: { "/small.pdf": opt.pdf, "/doc.pdf": opt.doc, "/cert.der": opt.cert },
+  // The plain driver's page has no automation to talk to: it fetches its plan and reports
+  // each step here, and this process reads /proc in between (see runPlain).
+  handle(req, res, url) {
+    if (plainRun && url.pathname === "/plan") {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify({ pre: plainRun.pre, steps: plainRun.steps, settleMs }));
+      return true;
+    }
+    if (plainRun && url.pathname === "/measure") {
+      plainRun.onMeasure(Object.fromEntries(url.searchParams));
+      res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" });
+      res.end("ok");
+      return true;
+    }
+    return false;
+  },
 });
-await new Promise((r) => server.listen(0, "127.0.0.1", r));
-const base = `http://127.0.0.1:${server.address().port}`;
 
 const jsFlags = ["--expose-gc", opt["js-flags"]].filter(Boolean).join(" ");
 const chromeArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--js-flags=${jsFlags}`];
