@@ -20,7 +20,7 @@ import type {
   VerifyReport,
   WebSocketConstructor,
 } from "./types.js";
-import type { PrepareOptions } from "./worker.js";
+import type { PrepareOptions, PrepareResult } from "./worker.js";
 
 export type * from "./types.js";
 export { VeilsignError } from "./errors.js";
@@ -196,7 +196,11 @@ function checkSignOptions(o: SignOptions): void {
   };
   need(o && typeof o === "object", "sign() needs its options.");
   need(o.relay, "sign({ relay }) is the relay's URL.");
-  need(typeof o.token === "string" && o.token !== "", "sign({ token }) is the portal's session token for the relay.");
+  need((typeof o.token === "string" && o.token !== "") || typeof o.token === "function", "sign({ token }) is the portal's session token for the relay, or a function that returns it.");
+  need(
+    o.chain === undefined || (Array.isArray(o.chain) && o.chain.length > 0 && o.chain.every((c) => c instanceof Uint8Array && c.length > 0)),
+    "sign({ chain }) is the signer's certificate chain: DER certificates as Uint8Arrays, leaf first.",
+  );
   need(o.signer && typeof o.signer.name === "string" && o.signer.name.trim() !== "", "sign({ signer: { name } }) is required.");
   need((Methods as readonly string[]).includes(o.method), `sign({ method }) must be one of ${Methods.join(", ")}.`);
   need(typeof o.label === "string" && o.label !== "", "sign({ label }) is the signer's reference in the plan (A, B…).");
@@ -233,7 +237,9 @@ function defaultOpenURL(): ((url: string) => void) | undefined {
  * Signs the open document: identify the signer at the relay, prepare the signature in the
  * worker, hash the signed ranges there, send only the digest, check the returned CMS
  * against that digest and the certificate, and embed it. Returns the signed PDF; the
- * document is then closed (open the result to sign again).
+ * document is then closed (open the result to sign again). With options.chain (a chain
+ * kept from an earlier SignResult) it prepares and hashes first, then waits for the relay,
+ * and prepares again only if the relay's chain is not that one.
  */
 export async function sign(o: SignOptions): Promise<SignResult> {
   checkSignOptions(o);
@@ -272,29 +278,56 @@ async function signOpen(s: State, o: SignOptions): Promise<SignResult> {
     openURL: o.openURL ?? defaultOpenURL(),
     onStatus: (m) => status({ step: "waiting", state: m.state, url: m.url, message: m.message }),
   });
-  try {
-    status({ step: "connecting" });
-    await client.connect();
-    status({ step: "identifying" });
-    const chain = await client.identify(o.method, o.signer);
+  const options: PrepareOptions = {
+    time: (o.time ?? new Date()).getTime(),
+    hash: o.hash,
+    reserve: o.reserve,
+    ink: o.ink,
+    evidence: o.evidence,
+    reason: o.reason,
+    location: o.location,
+    contactInfo: o.contactInfo,
+    logos: o.logos,
+  };
+  const prepare = (chain: Uint8Array[]) => {
     status({ step: "preparing" });
-    const options: PrepareOptions = {
-      time: (o.time ?? new Date()).getTime(),
-      hash: o.hash,
-      reserve: o.reserve,
-      ink: o.ink,
-      evidence: o.evidence,
-      reason: o.reason,
-      location: o.location,
-      contactInfo: o.contactInfo,
-      logos: o.logos,
-    };
-    const prep = await s.channel.call(
+    // The worker gets copies: the chain is compared and returned afterwards.
+    const copies = chain.map((c) => c.slice());
+    return s.channel.call(
       "prepare",
-      { plan: JSON.stringify(o.plan), label: o.label, chain, options },
-      chain.map((c) => c.buffer as ArrayBuffer),
+      { plan: JSON.stringify(o.plan), label: o.label, chain: copies, options },
+      copies.map((c) => c.buffer as ArrayBuffer),
       (p) => status({ step: "hashing", bytesHashed: p.bytesHashed, totalBytes: p.totalBytes }),
     );
+  };
+  try {
+    let chain: Uint8Array[];
+    let prep: PrepareResult;
+    let preparedAhead = false;
+    if (o.chain) {
+      // Prepared and hashed before the relay is needed; nothing is sent until it answers.
+      const given = o.chain.map((c) => c.slice());
+      prep = await prepare(given);
+      status({ step: "prepared", message: "The signature is prepared and the document hashed; nothing has been sent yet." });
+      status({ step: "connecting" });
+      await client.connectWhenReachable((attempt, cause) =>
+        status({ step: "waiting-for-relay", message: `The relay cannot be reached (attempt ${attempt}: ${cause.message}); the prepared signature is sent when it answers.` }),
+      );
+      status({ step: "identifying" });
+      chain = await client.identify(o.method, o.signer);
+      if (sameChain(chain, given)) {
+        preparedAhead = true;
+      } else {
+        status({ step: "chain-changed", message: "The relay's certificate chain for this signer differs from the one given (a re-issued certificate?): preparing the signature again with the relay's." });
+        prep = await prepare(chain);
+      }
+    } else {
+      status({ step: "connecting" });
+      await client.connect();
+      status({ step: "identifying" });
+      chain = await client.identify(o.method, o.signer);
+      prep = await prepare(chain);
+    }
     status({ step: "waiting" });
     // B-LT and B-LTA are a B-T signature extended here, after it is embedded.
     const extend = o.level === "B-LT" || o.level === "B-LTA";
@@ -332,12 +365,20 @@ async function signOpen(s: State, o: SignOptions): Promise<SignResult> {
       level,
       byteRange: prep.byteRange,
       hashedWith: prep.hashedWith,
+      chain,
+      preparedAhead,
     };
   } finally {
     clearTimeout(timer);
     o.signal?.removeEventListener("abort", onAbort);
     client.close();
   }
+}
+
+/** Whether two certificate chains are the same certificates, byte for byte, in the same order. */
+function sameChain(a: Uint8Array[], b: Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((c, i) => c.length === b[i].length && c.every((v, j) => v === b[i][j]));
 }
 
 /**

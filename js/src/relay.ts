@@ -11,7 +11,8 @@ import type { WebSocketConstructor, WebSocketLike } from "./types.js";
 export interface RelayClientOptions {
   /** ws(s):// or http(s):// base URL of the relay, or its full …/v1/sign URL. */
   url: string | URL;
-  token: string;
+  /** The session token, or a function called once for it when the relay is first reached. */
+  token: string | (() => string | Promise<string>);
   WebSocket: WebSocketConstructor;
   onStatus?: (s: P.Status) => void;
   otp?: () => Promise<string> | string;
@@ -130,6 +131,7 @@ export class RelayClient {
   private sock: Socket | null = null;
   private readonly url: string;
   private readonly opened = new Set<string>();
+  private token: string | null = null;
 
   constructor(private readonly opts: RelayClientOptions) {
     this.url = relaySocketURL(opts.url);
@@ -143,7 +145,16 @@ export class RelayClient {
       throw new VeilsignError("connection-lost", (err as Error).message ?? String(err), true);
     });
     this.sock = sock;
-    const hello: P.Hello = { type: P.TypeHello, token: this.opts.token };
+    let token: string;
+    try {
+      token = await this.sessionToken();
+    } catch (err) {
+      // The portal's own failure (no token): not the relay's, so not retried.
+      sock.close();
+      throw err;
+    }
+    this.checkAborted();
+    const hello: P.Hello = { type: P.TypeHello, token };
     if (this.session) hello.resume = this.session;
     let msg: P.ServerMessage;
     try {
@@ -160,6 +171,35 @@ export class RelayClient {
     }
     if (msg.type === P.TypeError) throw new VeilsignError(msg.code, msg.message, msg.retryable);
     throw new VeilsignError("malformed-frame", `the relay sent ${msg.type} before welcome`);
+  }
+
+  /**
+   * Opens the session, waiting for the relay as long as it takes: while it cannot be reached
+   * (offline, relay down), onWait is told and the connection is tried again, backing off
+   * from 250 ms to 3 s, and at once when the browser fires "online". Only the signal (abort,
+   * timeout) or an error that is not a lost connection (a refused token…) ends the wait.
+   */
+  async connectWhenReachable(onWait?: (attempt: number, cause: VeilsignError) => void): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.connect();
+        return;
+      } catch (err) {
+        this.checkAborted();
+        if (!(err instanceof VeilsignError) || err.code !== "connection-lost") throw err;
+        onWait?.(attempt, err);
+        await this.pause(Math.min(250 * 2 ** Math.min(attempt - 1, 4), 3000), true);
+      }
+    }
+  }
+
+  private async sessionToken(): Promise<string> {
+    if (this.token !== null) return this.token;
+    const t = this.opts.token;
+    const token = typeof t === "function" ? await t() : t;
+    if (typeof token !== "string" || token === "") throw new VeilsignError("bad-argument", "The token function returned no token.");
+    this.token = token;
+    return token;
   }
 
   /** Asks for the signer's certificate chain (DER, leaf first). */
@@ -300,10 +340,20 @@ export class RelayClient {
     throw new VeilsignError("connection-lost", `The connection to the relay was lost and could not be resumed: ${why}`, true);
   }
 
-  private pause(ms: number): Promise<void> {
+  /** Waits ms, or less on abort; when online is set, also ends when the browser comes back online. */
+  private pause(ms: number, online = false): Promise<void> {
+    const g = globalThis as { addEventListener?: EventTarget["addEventListener"]; removeEventListener?: EventTarget["removeEventListener"] };
+    const watch = online && typeof g.addEventListener === "function" && typeof g.removeEventListener === "function";
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.opts.signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+      const done = () => {
+        clearTimeout(t);
+        this.opts.signal?.removeEventListener("abort", done);
+        if (watch) g.removeEventListener!("online", done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.opts.signal?.addEventListener("abort", done, { once: true });
+      if (watch) g.addEventListener!("online", done);
     });
   }
 

@@ -181,6 +181,23 @@ export type SignStep =
   | "identifying"
   | "preparing"
   | "hashing"
+  /**
+   * With SignOptions.chain: the signature is prepared and its digest computed, before any
+   * contact with the relay; nothing has been sent yet.
+   */
+  | "prepared"
+  /**
+   * With SignOptions.chain: the relay cannot be reached (offline, or down). sign() keeps
+   * trying, with a back-off and at once when the browser says it is back online, until it
+   * answers or signal/timeoutMs ends the wait; message says why.
+   */
+  | "waiting-for-relay"
+  /**
+   * With SignOptions.chain: the relay's chain for this signer is not the one given (a
+   * re-issued or renewed certificate); the signature is prepared again with the relay's
+   * chain ("preparing" follows) before anything is signed.
+   */
+  | "chain-changed"
   | "waiting"
   | "embedding"
   /** B-LT and B-LTA: adding the validation data, then the document time-stamp. */
@@ -203,8 +220,12 @@ export interface SignStatus {
 export interface SignOptions {
   /** The relay: ws(s):// or http(s):// base URL, or the full …/v1/sign URL. */
   relay: string | URL;
-  /** The portal's session token for the relay. */
-  token: string;
+  /**
+   * The portal's session token for the relay, or a function that returns it. A function is
+   * called once, when the relay has first been reached (so a page that signs offline with
+   * a known chain can fetch a fresh token only then); its error ends sign() as it is.
+   */
+  token: string | (() => string | Promise<string>);
   signer: SignerIdentity;
   method: Method;
   /** The signer's reference in the plan (A, B…). */
@@ -219,7 +240,21 @@ export interface SignOptions {
    */
   level?: Level;
   hash?: HashAlgorithm;
-  /** Signing time written to /M; default now. */
+  /**
+   * The signer's certificate chain (DER, leaf first) as it was last used for this method
+   * and signer: SignResult.chain of an earlier signature (the service's seal for pen and
+   * tan is the same for every signer; itsme, eid and x509 are per signer). With it, sign()
+   * prepares and hashes at once, before contacting the relay (step "prepared"), then waits
+   * for the relay as long as it must ("waiting-for-relay", until signal or timeoutMs),
+   * identifies the signer and compares the relay's chain with this one: when equal, the
+   * digest already computed is sent; otherwise ("chain-changed") the signature is prepared
+   * again with the relay's chain. Either way one digest is sent, and the returned CMS is
+   * checked against the chain it was prepared with. The arrays are copied, never changed.
+   * Without it, sign() identifies first and fails with connection-lost when the relay
+   * cannot be reached, as nothing has been done yet.
+   */
+  chain?: Uint8Array[];
+  /** Signing time written to /M; default now (with chain: when sign() is called, not when the relay answers). */
   time?: Date;
   /** Room for the CMS in bytes; default sized from the chain. */
   reserve?: number;
@@ -258,6 +293,14 @@ export interface SignResult {
   byteRange: [number, number, number, number];
   /** Which code hashed the document: WebCrypto, or Go's SHA-2 where WebCrypto is missing. */
   hashedWith: "webcrypto" | "go";
+  /**
+   * The certificate chain the signature was made with (DER, leaf first), as the relay gave
+   * it for this method and signer. Keep it (per method and signer; one for pen and tan) and
+   * pass it as SignOptions.chain to prepare a later signature while the relay is out of reach.
+   */
+  chain: Uint8Array[];
+  /** Whether the signature was prepared before the relay was reached, with SignOptions.chain, and that chain was still the relay's. */
+  preparedAhead: boolean;
 }
 
 export interface VerifyOptions {

@@ -1,0 +1,208 @@
+// sign({ chain }): a signature prepared and hashed while the relay cannot be reached, with
+// the chain an earlier signature returned (SignResult.chain), and signed when the relay
+// is back: one sign frame, nothing prepared twice, every signature valid. A chain that is no
+// longer the relay's (another relay's seal here, as after a re-issued certificate) is
+// prepared again with the relay's before anything is signed. Real relay, real WASM.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import * as veilsign from "../dist/veilsign.js";
+import { assertNoDocumentBytes, demoToken, pdf, recordingWebSocket, startRelay } from "./helpers.mjs";
+
+let relay;
+let other;
+const rec = recordingWebSocket();
+
+before(async () => {
+  relay = await startRelay();
+  await veilsign.initialize({ WebSocket: rec.WebSocket });
+});
+after(async () => {
+  veilsign.terminate();
+  await relay?.stop();
+  await other?.stop();
+});
+
+const box = (x, y) => ({ llx: x, lly: y, urx: x + 180, ury: y + 60 });
+const plan = {
+  signers: [
+    { label: "A", name: "Ann Pen", method: "pen", field: { page: 1, rect: box(40, 60) } },
+    { label: "B", name: "Bob Pen", method: "pen", field: { page: 1, rect: box(240, 60) } },
+    { label: "C", name: "Cleo Pen", method: "pen", field: { page: 1, rect: box(40, 140) } },
+  ],
+};
+const ink = [[[0.1, 0.2], [0.4, 0.8], [0.7, 0.3], [0.9, 0.6]]];
+const pen = (label, name, extra) => ({ relay: relay.base, signer: { name }, method: "pen", label, plan, ink, ...extra });
+
+function devRoots() {
+  const pem = readFileSync(join(relay.devDir, "pki.pem"), "utf8");
+  const root = pem.match(/-----BEGIN CERTIFICATE-----\nRole: root\n\n([\s\S]*?)-----END CERTIFICATE-----/);
+  assert.ok(root, "no root certificate in the dev PKI");
+  return `-----BEGIN CERTIFICATE-----\n${root[1]}-----END CERTIFICATE-----\n`;
+}
+
+async function checkSigned(bytes, count) {
+  const rep = await veilsign.verify(bytes, { roots: devRoots() });
+  assert.equal(rep.signatures.length, count, rep.summary);
+  for (const s of rep.signatures) {
+    assert.equal(s.integrity, "valid", JSON.stringify(s));
+    assert.equal(s.certificateTrusted, true, JSON.stringify(s));
+    assert.equal(s.timestamp.valid, true);
+    assert.ok(s.changesAfter.every((c) => c.allowed), JSON.stringify(s.changesAfter));
+  }
+  assert.equal(rep.summary, "Signed and all signatures are valid.");
+  return rep;
+}
+
+const frames = (from) => rec.frames.slice(from).map((f) => JSON.parse(f.toString("utf8")));
+const same = (a, b) => a.length === b.length && a.every((c, i) => Buffer.from(c).equals(Buffer.from(b[i])));
+
+async function until(cond, what, ms = 30_000) {
+  for (const end = Date.now() + ms; !cond(); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("sign({ chain }): prepare before the relay answers", { timeout: 240_000 }, () => {
+  const original = pdf("libreoffice-7.4-writer-xref-table.pdf");
+  const results = [];
+  let seal; // the relay's seal chain, as the first signature returned it
+
+  test("an online signature returns the chain it was made with", async () => {
+    await veilsign.open(original);
+    const steps = [];
+    const res = await veilsign.sign(pen("A", "Ann Pen", { token: await demoToken(relay.base, "ann.pen"), onStatus: (s) => steps.push(s.step) }));
+    assert.equal(res.preparedAhead, false);
+    assert.ok(Array.isArray(res.chain) && res.chain.length >= 2, `chain of ${res.chain?.length}`);
+    assert.ok(res.chain.every((c) => c instanceof Uint8Array && c[0] === 0x30), "not DER certificates");
+    // Without a chain nothing changed: identify, then prepare.
+    assert.ok(steps.indexOf("identifying") < steps.indexOf("preparing"), steps.join(" → "));
+    assert.ok(!steps.includes("prepared") && !steps.includes("waiting-for-relay"), steps.join(" → "));
+    await checkSigned(res.bytes, 1);
+    seal = res.chain;
+    results.push(Buffer.from(res.bytes));
+  });
+
+  test("waiting for the relay ends with the signal; nothing was sent and the document stays open", async () => {
+    assert.ok(results[0] && seal, "needs the first signature");
+    await relay.kill();
+    await veilsign.open(results[0]);
+    const layout = await veilsign.preflight(plan, "B");
+    const from = rec.frames.length;
+    const ctl = new AbortController();
+    const steps = [];
+    const p = veilsign.sign(
+      pen("B", "Bob Pen", {
+        token: () => assert.fail("the token is asked for only once the relay answers"),
+        chain: seal,
+        signal: ctl.signal,
+        onStatus: (s) => {
+          steps.push(s.step);
+          if (s.step === "waiting-for-relay") ctl.abort();
+        },
+      }),
+    );
+    await assert.rejects(p, { code: "aborted" });
+    assert.deepEqual(steps.slice(0, 4), ["preparing", "prepared", "connecting", "waiting-for-relay"]);
+    assert.equal(rec.frames.length, from, "a frame was sent");
+    assert.deepEqual(await veilsign.preflight(plan, "B"), layout);
+  });
+
+  test("prepared and hashed while the relay is down; signed with one digest when it is back", async () => {
+    assert.ok(results[0] && seal, "needs the first signature");
+    // The relay is still down (previous test); the document is open again from scratch.
+    await veilsign.open(results[0]);
+    const given = seal.map((c) => c.slice());
+    const from = rec.frames.length;
+    const steps = [];
+    let tokens = 0;
+    const p = veilsign.sign(
+      pen("B", "Bob Pen", {
+        token: () => (tokens++, demoToken(relay.base, "bob.pen")),
+        chain: given,
+        onStatus: (s) => steps.push(s.step),
+      }),
+    );
+    await until(() => steps.filter((s) => s === "waiting-for-relay").length >= 3, "three attempts to reach the relay");
+    assert.deepEqual(steps.slice(0, 3), ["preparing", "prepared", "connecting"]);
+    assert.equal(rec.frames.length, from, "a frame was sent while the relay was down");
+    await relay.restart();
+    const res = await p;
+
+    assert.equal(tokens, 1);
+    assert.equal(steps.filter((s) => s === "preparing").length, 1, `prepared twice: ${steps.join(" → ")}`);
+    assert.ok(!steps.includes("chain-changed"), steps.join(" → "));
+    const after = steps.slice(steps.lastIndexOf("waiting-for-relay") + 1);
+    assert.deepEqual(after.slice(0, 2), ["identifying", "waiting"], steps.join(" → "));
+    assert.equal(steps.at(-1), "done");
+    assert.equal(res.preparedAhead, true);
+    assert.ok(same(res.chain, seal), "the relay's chain is not the one the first signature returned");
+    assert.ok(same(given, seal), "the caller's chain was changed or detached");
+
+    const sent = frames(from);
+    assert.deepEqual(sent.map((m) => m.type), ["hello", "identify", "sign", "ack"]);
+    assert.ok(Buffer.from(res.bytes.subarray(0, results[0].length)).equals(results[0]), "the earlier revision changed");
+    const rep = await checkSigned(res.bytes, 2);
+    assert.deepEqual(rep.signatures.map((s) => s.method), ["pen", "pen"]);
+    results.push(Buffer.from(res.bytes));
+  });
+
+  test("a chain the relay no longer uses is prepared again with the relay's", async () => {
+    assert.ok(results[1], "needs the offline signature");
+    // Another relay with its own dev PKI: its seal chain stands for a re-issued certificate.
+    other = await startRelay();
+    const client = new veilsign.RelayClient({ url: other.base, token: await demoToken(other.base, "cleo.pen"), WebSocket: rec.WebSocket });
+    await client.connect();
+    const stale = await client.identify("pen", { name: "Cleo Pen" });
+    client.close();
+    await other.stop();
+    other = undefined;
+    assert.ok(!same(stale, seal), "two relays with the same seal");
+
+    await veilsign.open(results[1]);
+    const from = rec.frames.length;
+    const steps = [];
+    const res = await veilsign.sign(pen("C", "Cleo Pen", { token: await demoToken(relay.base, "cleo.pen"), chain: stale, onStatus: (s) => steps.push(s.step) }));
+    const changed = steps.indexOf("chain-changed");
+    assert.ok(changed > steps.indexOf("identifying"), steps.join(" → "));
+    assert.equal(steps.filter((s) => s === "preparing").length, 2, steps.join(" → "));
+    assert.ok(steps.indexOf("preparing", changed) > changed, steps.join(" → "));
+    assert.ok(!steps.includes("waiting-for-relay"), steps.join(" → "));
+    assert.equal(res.preparedAhead, false);
+    assert.ok(same(res.chain, seal), "the result must carry the relay's chain, not the stale one");
+    const signs = frames(from).filter((m) => m.type === "sign");
+    assert.equal(signs.length, 1, "one digest, the one prepared with the relay's chain");
+    const rep = await checkSigned(res.bytes, 3);
+    assert.deepEqual(rep.signatures.map((s) => s.method), ["pen", "pen", "pen"]);
+    results.push(Buffer.from(res.bytes));
+  });
+
+  test("no frame carries the document", () => {
+    assert.equal(results.length, 3, "the signing tests must have run");
+    assertNoDocumentBytes(assert, rec.frames, [original, results[2]]);
+  });
+
+  const pdfsig = spawnSync("pdfsig", ["-v"]).error === undefined;
+  test("poppler's pdfsig finds three valid signatures", { skip: !pdfsig && "pdfsig (poppler-utils) is not installed: interop check SKIPPED" }, () => {
+    assert.equal(results.length, 3, "the signing tests must have run");
+    const dir = mkdtempSync(join(tmpdir(), "veilsign-pdfsig-"));
+    try {
+      writeFileSync(join(dir, "signed.pdf"), results[2]);
+      const out = spawnSync("pdfsig", [join(dir, "signed.pdf")], { encoding: "utf8" }).stdout;
+      assert.equal(out.match(/Signature Validation: Signature is Valid/g)?.length, 3, out);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a chain that is not DER certificates is refused before any work", async () => {
+    await veilsign.open(original);
+    await assert.rejects(veilsign.sign(pen("A", "Ann Pen", { token: "t", chain: [] })), { code: "bad-argument" });
+    await assert.rejects(veilsign.sign(pen("A", "Ann Pen", { token: "t", chain: ["MIIB"] })), { code: "bad-argument" });
+  });
+});
