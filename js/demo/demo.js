@@ -35,6 +35,7 @@ let ink = [];
 let downloadURL = null;
 let signingMethod = null; // the method of the signature under way, for its status sentences
 let card = null; // GET /demo/eid: { available, holder, pin } or { reason }
+let ahead = null; // an AbortController while a signature prepared offline waits for the relay
 
 const ready = veilsign.initialize({
   wasmURL: new URL("./veilsign.wasm", import.meta.url),
@@ -329,19 +330,25 @@ async function signAs(s) {
     const plan = buildPlan();
     const level = $("level").value;
     const layout = await veilsign.preflight(plan, s.label);
-    await reachRelay();
-    status("Connecting to the relay…", null);
     const sub = (s.email.trim() || `${s.label}-${s.name}`).toLowerCase();
-    const res = await fetch(`/demo/token?signer=${encodeURIComponent(sub)}`);
-    if (!res.ok) throw new Error(`no session token (HTTP ${res.status})`);
-    const token = (await res.text()).trim();
+    // Offline with the chain this method and signer used last time: prepare and hash now,
+    // and let sign() wait for the relay. Otherwise wait for the relay first, as before.
+    const known = rememberedChain(s.method, sub);
+    ahead = known && !(navigator.onLine && (await relayAnswers())) ? new AbortController() : null;
+    if (!ahead) {
+      await reachRelay();
+      status("Connecting to the relay…", null);
+    }
     const signer = { name: s.name.trim() };
     if (s.email.trim()) signer.email = s.email.trim();
     if (s.capacity.trim()) signer.capacity = s.capacity.trim();
     if (s.method === "tan") signer.phone = s.phone.replace(/\s+/g, "");
     const result = await veilsign.sign({
       relay: location.origin,
-      token,
+      // Offline, the token is fetched only once the relay answers.
+      token: ahead ? () => sessionToken(sub) : await sessionToken(sub),
+      chain: ahead ? known : undefined,
+      signal: ahead?.signal,
       signer,
       method: s.method,
       label: s.label,
@@ -354,6 +361,7 @@ async function signAs(s) {
       openURL: openItsme,
       otp: s.method === "eid" ? askCardPIN : askOTP,
     });
+    rememberChain(s.method, sub, result.chain);
     s.signed = true;
     planLocked = true;
     doc.bytes = result.bytes;
@@ -371,13 +379,17 @@ async function signAs(s) {
     doc.info = await veilsign.open(result.bytes);
     await showReport();
     if (doc.size <= RENDER_LIMIT) await renderPages(result.bytes);
-    status(`${s.name} signed (${s.method}, PAdES ${result.level}). ${$("summary").textContent}`);
+    const offline = result.preparedAhead ? ", prepared offline" : "";
+    status(`${s.name} signed (${s.method}, PAdES ${result.level}${offline}). ${$("summary").textContent}`);
   } catch (err) {
-    status(`Signing failed: ${describe(err)}`);
+    const stopped = ahead?.signal.aborted && err?.code === "aborted";
+    status(`Signing failed: ${stopped ? "you stopped waiting for the relay; nothing was sent (the prepared signature is dropped)" : describe(err)}`);
     // sign() leaves the document open when it fails before embedding; reopen otherwise.
     if (doc && !(await isOpen())) await veilsign.open(doc.bytes ?? new Uint8Array(0)).catch(() => {});
   } finally {
     busy = false;
+    ahead = null;
+    showStop(false);
     $("otp").hidden = true;
     renderSigners();
     updatePen();
@@ -437,6 +449,44 @@ async function relayAnswers() {
   }
 }
 
+async function sessionToken(sub) {
+  const res = await fetch(`/demo/token?signer=${encodeURIComponent(sub)}`);
+  if (!res.ok) throw new Error(`no session token (HTTP ${res.status})`);
+  return (await res.text()).trim();
+}
+
+// The certificate chain of each method and signer, as the relay gave it for their last
+// signature (SignResult.chain), so that a later signature can be prepared offline. Pen and
+// TAN are sealed with the service's certificate, the same for every signer: one chain per
+// method. itsme and eID carry the signer's own: one per signer.
+const CHAIN_KEY = "veilsign-demo-chain:";
+const chainKey = (method, sub) => CHAIN_KEY + (method === "pen" || method === "tan" ? method : `${method}:${sub}`);
+
+function rememberChain(method, sub, chain) {
+  try {
+    localStorage.setItem(chainKey(method, sub), JSON.stringify(chain.map((c) => btoa(String.fromCharCode(...c)))));
+  } catch {
+    // Storage full or refused: signing offline then waits for the relay, as without a chain.
+  }
+}
+
+function rememberedChain(method, sub) {
+  try {
+    const list = JSON.parse(localStorage.getItem(chainKey(method, sub)) ?? "null");
+    if (!Array.isArray(list) || list.length === 0) return undefined;
+    return list.map((b64) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+}
+
+// "Stop waiting" while a signature prepared offline waits for the relay.
+function showStop(on) {
+  const cancel = $("cancel-wait");
+  cancel.hidden = !on;
+  cancel.onclick = on ? () => ahead?.abort() : null;
+}
+
 function waitError(code, message) {
   return Object.assign(new Error(message), { code });
 }
@@ -460,12 +510,24 @@ function maskPhone(p) {
 
 function onSignStatus(st) {
   switch (st.step) {
-    case "connecting":
-      return status("Connecting to the relay…", null);
     case "identifying":
+      showStop(false); // from here on the relay is talking to the signer
       return status("Identifying the signer…", null);
     case "preparing":
       return status(`Preparing the signature: stamping and hashing ${mb(doc.size)} in the page…`, null);
+    case "prepared":
+    case "connecting":
+      if (!ahead) return status("Connecting to the relay…", null);
+      showStop(true);
+      return status("Prepared and hashed offline — waiting for the relay to sign…", null);
+    case "waiting-for-relay":
+      showStop(true);
+      return status(
+        `Prepared and hashed offline — waiting for the ${navigator.onLine ? "relay" : "network"} to sign… Nothing has been sent; signing continues by itself when the relay answers.`,
+        null,
+      );
+    case "chain-changed":
+      return status("The signer's certificate changed since it was remembered: preparing the signature again…", null);
     case "hashing":
       return status(`Hashing the document: ${mb(st.bytesHashed)} of ${mb(st.totalBytes)}…`, st.totalBytes ? st.bytesHashed / st.totalBytes : null);
     case "waiting":

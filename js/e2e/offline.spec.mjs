@@ -3,12 +3,16 @@
 // the network away. The page must still reload, open a PDF, render it, let a field be
 // placed and verify a signed PDF, all from the cache. Starting an itsme signature must say
 // that it waits for the network, then for the relay, and sign exactly once when both are
-// back: one digest asked for, one signature in the document.
+// back: one digest asked for, one signature in the document. With the chain of an earlier
+// pen signature remembered, a pen signature started offline is prepared and hashed at
+// once, waits for the relay (the wait can be stopped), and is sent exactly once when it is back.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { approveOnPhone, dragField, outDir, repoDir, startDemo, stopDemo, waitSigned } from "./lib.mjs";
+import { approveOnPhone, dragField, drawSignature, outDir, repoDir, startDemo, stopDemo, waitSigned } from "./lib.mjs";
 
 const SIGNED = "signed-pdfsig-2-signatures.pdf";
 const INPUT = "libreoffice-7.4-writer-xref-table.pdf";
@@ -102,6 +106,9 @@ describe("the demo with the network off", { timeout: Number(process.env.E2E_TIME
   });
 
   test("stopping the wait leaves the document ready and sends nothing", async () => {
+    // A's itsme chain is remembered since the test above: forget it, so that this is the
+    // wait without one (nothing prepared); the next test has the wait with one.
+    await page.evaluate(() => localStorage.clear());
     await openFile(INPUT);
     await page.click("[data-testid=place-A]");
     await dragField(page, 1, [0.08, 0.72, 0.4, 0.8]);
@@ -117,5 +124,78 @@ describe("the demo with the network off", { timeout: Number(process.env.E2E_TIME
     assert.equal(rec.sent.filter((s) => s.kind === "ws").length, 0, "a websocket frame went out");
     assert.equal(await page.locator("[data-testid=sign-A]").isEnabled(), true);
     assert.equal(await page.locator("[data-testid=field-A]").count(), 1, "the placed field was lost");
+  });
+
+  test("with a remembered seal chain, a pen signature is prepared offline and signed once when the relay returns", async () => {
+    // Online: B signs with the pen, and the demo remembers the service's seal chain.
+    await relay.restart();
+    await openFile(INPUT);
+    await page.selectOption("[data-testid=method-C]", "pen");
+    for (const [label, r] of Object.entries({ B: [0.55, 0.72, 0.9, 0.8], C: [0.08, 0.84, 0.4, 0.92] })) {
+      await page.click(`[data-testid=place-${label}]`);
+      await dragField(page, 1, r);
+      await page.locator(`[data-testid=field-${label}]`).waitFor();
+    }
+    await drawSignature(page);
+    await page.click("[data-testid=sign-B]");
+    await waitSigned(page, "B");
+    const remembered = await page.evaluate(() => localStorage.getItem("veilsign-demo-chain:pen"));
+    assert.ok(remembered && JSON.parse(remembered).length >= 2, `seal chain remembered: ${remembered}`);
+
+    // Relay stopped, network off: C's pen signature is prepared and hashed at once.
+    await relay.kill();
+    await context.setOffline(true);
+    await drawSignature(page);
+    rec.sent.length = 0;
+    rec.on = true;
+    await page.click("[data-testid=sign-C]");
+    await waitStatus(/Prepared and hashed offline — waiting for the network to sign/);
+    assert.equal(await page.locator("[data-testid=sign-C]").isDisabled(), true, "a second click could start a second signature");
+
+    // Stop waiting: nothing was sent, and C can sign again.
+    await page.click("[data-testid=cancel-wait]");
+    await waitStatus(/Signing failed: you stopped waiting/);
+    assert.equal(rec.sent.filter((s) => s.kind === "ws").length, 0, "a websocket frame went out");
+    assert.equal(await page.locator("[data-testid=sign-C]").isEnabled(), true);
+
+    await page.click("[data-testid=sign-C]");
+    await waitStatus(/Prepared and hashed offline — waiting for the network to sign/);
+    await page.locator("[data-testid=cancel-wait]").waitFor({ state: "visible" });
+    await page.screenshot({ path: join(outDir, "offline-prepared.png"), fullPage: true });
+    assert.equal(rec.sent.filter((s) => s.kind === "ws").length, 0, "a websocket frame went out while offline");
+
+    // The relay returns on the same port and store, then the network.
+    await relay.restart();
+    await context.setOffline(false);
+    await waitSigned(page, "C");
+    rec.on = false;
+    // Prepared once, offline: the relay's chain was the remembered one (no second preparation).
+    await waitStatus(/signed \(pen, PAdES B-T, prepared offline\)\. Signed and all signatures are valid\./);
+    assert.equal(await page.locator("[data-testid=cancel-wait]").isHidden(), true);
+    const frames = rec.sent.filter((s) => s.kind === "ws").map((s) => JSON.parse(s.data.toString("utf8")));
+    assert.equal(frames.filter((m) => m.type === "sign").length, 1, `frames sent: ${frames.map((m) => m.type)}`);
+    assert.equal(frames.filter((m) => m.type === "identify").length, 1, `frames sent: ${frames.map((m) => m.type)}`);
+    assert.equal(await page.locator("[data-testid=summary]").textContent(), "Signed and all signatures are valid.");
+    assert.equal(await page.locator("[data-testid=signature]").count(), 2);
+
+    // The downloaded PDF: pdfsig and veilsign's verifier find both signatures valid.
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download]")]);
+    const file = join(outDir, "offline-signed.pdf");
+    await dl.saveAs(file);
+    const original = readFileSync(join(repoDir, "testdata", "pdf", INPUT));
+    assert.ok(readFileSync(file).subarray(0, original.length).equals(original), "the original bytes changed");
+    const sig = spawnSync("pdfsig", [file], { encoding: "utf8" });
+    assert.ok(!sig.error, "pdfsig (poppler-utils) is required: apt-get install poppler-utils");
+    assert.equal(sig.stdout.match(/Signature Validation: Signature is Valid/g)?.length, 2, sig.stdout + sig.stderr);
+    const v = spawnSync(process.env.GO ?? "go", ["run", "./relay", "verify", "--json", "--trust", "dev", file], {
+      cwd: repoDir,
+      encoding: "utf8",
+      env: { ...process.env, VEILSIGN_DEV_DIR: relay.devDir },
+    });
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    const rep = JSON.parse(v.stdout);
+    assert.equal(rep.valid, true, rep.summary);
+    assert.equal(rep.signatures.length, 2);
+    assert.ok(rep.signatures.every((s) => s.method === "pen" && s.integrity === "valid" && s.certificateTrusted && s.timestamp.valid), JSON.stringify(rep.signatures));
   });
 });
