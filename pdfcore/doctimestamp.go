@@ -35,6 +35,11 @@ const LayoutDocTimestamp LayoutKind = "document-timestamp"
 // DocMDP P=1 certification). Prepared.Digest is the message imprint to send to the TSA; Embed
 // takes the token. Like Prepare it never changes doc's bytes and depends only on its inputs.
 func PrepareDocTimestamp(doc *Document, opts TimestampOptions) (*Prepared, error) {
+	p, err := prepareDocTimestamp(doc, opts)
+	return afterReading(doc, p, err)
+}
+
+func prepareDocTimestamp(doc *Document, opts TimestampOptions) (*Prepared, error) {
 	if opts.Hash == 0 {
 		opts.Hash = crypto.SHA256
 	}

@@ -105,6 +105,17 @@ func (d *Document) Bytes() ([]byte, error) {
 	return b, nil
 }
 
+// afterReading returns v and err unless a read of doc's source failed meanwhile: then the
+// read error, since what was concluded may rest on bytes that were not there (a document
+// opened with OpenReaderAt reads its source as operations need it).
+func afterReading[T any](doc *Document, v T, err error) (T, error) {
+	if rerr := doc.f.ReadErr(); rerr != nil {
+		var zero T
+		return zero, readError(rerr)
+	}
+	return v, err
+}
+
 // Size is the document's length in bytes.
 func (d *Document) Size() int64 { return d.f.Len() }
 

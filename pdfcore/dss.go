@@ -2,6 +2,7 @@ package pdfcore
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/x509"
 	"strconv"
 
@@ -30,6 +31,11 @@ type ValidationData struct {
 // (same bytes) are not added twice; when nothing is new the update is nil. Every item must
 // parse as what it claims to be; on error nothing is written.
 func AddValidationData(doc *Document, vd ValidationData) ([]byte, error) {
+	update, err := addValidationData(doc, vd)
+	return afterReading(doc, update, err)
+}
+
+func addValidationData(doc *Document, vd ValidationData) ([]byte, error) {
 	if err := vd.check(); err != nil {
 		return nil, err
 	}
@@ -148,11 +154,7 @@ func successfulOCSP(der []byte) bool {
 // document (CMS, tokens, DSS) reach, usually to the root. The relay asks the OCSP responder
 // and CRL distribution point of every certificate but the root.
 func CertificateChains(doc *Document) ([][]*x509.Certificate, error) {
-	data, err := doc.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	v := newVerifier(doc, data, VerifyOptions{})
+	v := newVerifier(doc, VerifyOptions{})
 	pool := v.allDSSCerts()
 	var out [][]*x509.Certificate
 	add := func(leaf *x509.Certificate, certs []*x509.Certificate) {
@@ -176,6 +178,9 @@ func CertificateChains(doc *Document) ([][]*x509.Certificate, error) {
 				add(t.TSA, t.Certificates)
 			}
 		}
+	}
+	if err := cmp.Or(v.readErr, v.f.ReadErr()); err != nil {
+		return nil, readError(err)
 	}
 	return out, nil
 }

@@ -168,7 +168,7 @@ func TestValidationDataMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	more := addDSS(t, lt, ValidationData{Certs: [][]byte{id.Chain[0].Raw}, OCSPs: [][]byte{tsaResp, vd.OCSPs[0]}})
-	v := newVerifier(mustOpen(t, more), more, VerifyOptions{})
+	v := newVerifier(mustOpen(t, more), VerifyOptions{})
 	d := v.dssAt(len(v.revs) - 1)
 	if len(d.certs) != len(vd.Certs) || len(d.ocsps) != 2 || len(d.crls) != 1 {
 		t.Fatalf("merged DSS: %d certs, %d OCSP, %d CRL", len(d.certs), len(d.ocsps), len(d.crls))

@@ -35,6 +35,11 @@ type Layout struct {
 
 // Preflight says which layout Prepare would use for signer label, without preparing.
 func Preflight(doc *Document, plan *Plan, label string) (Layout, error) {
+	l, err := preflight(doc, plan, label)
+	return afterReading(doc, l, err)
+}
+
+func preflight(doc *Document, plan *Plan, label string) (Layout, error) {
 	if doc.MDP == 1 {
 		return Layout{}, newError(CodeNoChangesAllowed, "The document is certified with \"no changes allowed\" (DocMDP P=1).")
 	}

@@ -96,6 +96,11 @@ func (p *Prepared) Reserved() int { return (p.gapEnd - p.gapStart - 2) / 2 }
 // returns the digest the signer must sign. It never changes doc's bytes, and its result
 // depends only on its arguments (set opts.Time), so a retry starts clean.
 func Prepare(doc *Document, plan *Plan, label string, chain []*x509.Certificate, opts Options) (*Prepared, error) {
+	p, err := prepareSignature(doc, plan, label, chain, opts)
+	return afterReading(doc, p, err)
+}
+
+func prepareSignature(doc *Document, plan *Plan, label string, chain []*x509.Certificate, opts Options) (*Prepared, error) {
 	if doc.MDP == 1 {
 		return nil, newError(CodeNoChangesAllowed, "The document is certified with \"no changes allowed\" (DocMDP P=1); adding a signature would break its certification.")
 	}

@@ -2,6 +2,7 @@ package pdfcore
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/veilsign/veilsign/pdfcore/cms"
+	"github.com/veilsign/veilsign/pdfcore/internal/malformed"
 	"github.com/veilsign/veilsign/pdfcore/internal/pdfgen"
 )
 
@@ -122,5 +124,98 @@ func TestPrepareReadsLittle(t *testing.T) {
 	}
 	if total := src.bytes.Load(); total < int64(len(data)) || total > int64(len(data))+read {
 		t.Fatalf("reading the whole document read %d bytes, want each of the %d once", total, len(data))
+	}
+}
+
+// TestVerifyDocumentReaderAtAsBytes: a document verified over an io.ReaderAt, hashed in
+// chunks read from it, gets the same report (or the same error) as the same bytes given
+// whole — for signed documents (three signatures, one of each method; a document with a
+// DSS) and for every malformed case that is not one of the big ones — and a read failure
+// is an error, never a report.
+func TestVerifyDocumentReaderAtAsBytes(t *testing.T) {
+	pki, _ := testPKI()
+	three := signThree(t, readTestdata(t, "pdftex-1.40-objstm-xref-stream.pdf"))
+	docs := map[string][]byte{
+		"three signatures": three,
+		"one signature":    signA(t, readTestdata(t, "libreoffice-7.4-writer-xref-table.pdf")),
+	}
+	var srcs []malformed.Source
+	for _, name := range malformed.SourceFiles {
+		srcs = append(srcs, malformed.Source{Name: name, Data: readTestdata(t, name)})
+	}
+	for _, c := range malformed.Cases(srcs) {
+		if !c.Big {
+			docs[c.Name] = c.Bytes()
+		}
+	}
+	opts := VerifyOptions{Roots: pki.Roots()}
+	describe := func(rep *Report, err error) string {
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		b, _ := json.Marshal(rep)
+		return string(b)
+	}
+	valid := 0
+	for name, data := range docs {
+		want := describe(Verify(data, opts))
+		var got string
+		if doc, err := OpenReaderAt(bytes.NewReader(data), int64(len(data))); err != nil {
+			got = describe(nil, err)
+		} else {
+			got = describe(VerifyDocument(doc, opts))
+		}
+		if got != want {
+			t.Fatalf("%s: verified over an io.ReaderAt the report differs:\n bytes:    %.400s\n readerAt: %.400s", name, want, got)
+		}
+		if strings.Contains(want, `"valid":true`) {
+			valid++
+		}
+	}
+	if valid < 2 {
+		t.Fatalf("only %d of the documents verified valid: the comparison covered too little", valid)
+	}
+	// The source fails after the document is open: an error with the read code, no report.
+	src := &failingSource{r: bytes.NewReader(three)}
+	doc, err := OpenReaderAt(src, int64(len(three)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.failing.Store(true)
+	if rep, err := VerifyDocument(doc, opts); CodeOf(err) != CodeRead || rep != nil {
+		t.Fatalf("verifying over an unreadable source: %v, %v; want a read-failed error", rep, err)
+	}
+}
+
+// failingSource fails every read once failing is set.
+type failingSource struct {
+	r       io.ReaderAt
+	failing atomic.Bool
+}
+
+func (f *failingSource) ReadAt(p []byte, off int64) (int, error) {
+	if f.failing.Load() {
+		return 0, io.ErrUnexpectedEOF
+	}
+	return f.r.ReadAt(p, off)
+}
+
+// TestPrepareReadFailure: a source that fails after the document is open makes Prepare and
+// Preflight answer with the read error, not with a layout or update built on bytes that
+// were never read.
+func TestPrepareReadFailure(t *testing.T) {
+	_, id := testPKI()
+	data := pdfgen.Document(4 << 20)
+	src := &failingSource{r: bytes.NewReader(data)}
+	doc, err := OpenReaderAt(src, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.failing.Store(true)
+	if p, err := Prepare(doc, onePlan(), "A", id.Chain, Options{Time: signTime, SkipDigest: true}); CodeOf(err) != CodeRead || p != nil {
+		t.Fatalf("prepare over a failing source: %v, %v; want read-failed", p, err)
+	}
+	if _, err := Preflight(doc, onePlan(), "A"); CodeOf(err) != CodeRead {
+		t.Fatalf("preflight after a failed read: %v; want read-failed", err)
 	}
 }

@@ -2,6 +2,7 @@ package pdfcore
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/x509"
 	"encoding"
@@ -25,7 +26,14 @@ func Verify(pdf []byte, opts VerifyOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := newVerifier(doc, pdf, opts)
+	return VerifyDocument(doc, opts)
+}
+
+// VerifyDocument is Verify of an open document. One opened with OpenReaderAt is hashed in
+// chunks read straight from its source, so verifying never holds a copy of the file (the
+// browser verifies the page's buffer this way).
+func VerifyDocument(doc *Document, opts VerifyOptions) (*Report, error) {
+	v := newVerifier(doc, opts)
 	rep := &Report{Revisions: len(v.revs), Signatures: []SignatureReport{}}
 	sigs := v.collect()
 	v.hashAll(sigs)
@@ -36,22 +44,46 @@ func Verify(pdf []byte, opts VerifyOptions) (*Report, error) {
 	// time-stamp in a later revision can carry an earlier signature to B-T or B-LTA.
 	v.longTerm(sigs, rep.Signatures)
 	v.summarise(rep)
+	if err := cmp.Or(v.readErr, v.f.ReadErr()); err != nil {
+		return nil, readError(err) // a report on bytes that could not be read says nothing
+	}
 	return rep, nil
 }
 
-func newVerifier(doc *Document, pdf []byte, opts VerifyOptions) *verifier {
-	return &verifier{doc: doc, f: doc.f, data: pdf, opts: opts, revs: doc.f.Revisions(),
+func newVerifier(doc *Document, opts VerifyOptions) *verifier {
+	return &verifier{doc: doc, f: doc.f, size: doc.f.Len(), opts: opts, revs: doc.f.Revisions(),
 		cache: map[[2]int64]types.Object{}, dss: map[int]*dssData{}, items: map[[3]int64]*dssItem{}, proofs: map[proofKey]*proof{}}
 }
 
+// span returns the file's bytes [off, end): small ranges (an object's text, the /Contents
+// gap, end-of-line bytes). A read error is kept for the caller and reads as no bytes.
+func (v *verifier) span(off, end int64) []byte {
+	b, err := v.f.Span(off, end)
+	if err != nil {
+		v.readErr = cmp.Or(v.readErr, err)
+		return nil
+	}
+	return b
+}
+
+// hashRange feeds the file's bytes [off, end) to h.
+func (v *verifier) hashRange(h hash.Hash, off, end int64) {
+	if err := v.f.WriteRange(h, off, end); err != nil {
+		v.readErr = cmp.Or(v.readErr, err)
+	}
+}
+
 type verifier struct {
-	doc   *Document
-	f     *pdfread.File
-	data  []byte
-	opts  VerifyOptions
-	revs  []pdfread.Revision
-	cache map[[2]int64]types.Object
-	dss   map[int]*dssData // the DSS as of each revision, read on demand
+	doc  *Document
+	f    *pdfread.File
+	size int64 // the file's length
+	// readErr is the first error reading the file (only a document opened over an
+	// io.ReaderAt can have one).
+	readErr error
+	opts    VerifyOptions
+	revs    []pdfread.Revision
+	cache   map[[2]int64]types.Object
+	dss     map[int]*dssData // the DSS as of each revision, read on demand
 	// items are the parsed DSS streams by version, proofs what each says of a certificate
 	items  map[[3]int64]*dssItem
 	proofs map[proofKey]*proof
@@ -197,7 +229,7 @@ func docMDPOf(f *pdfread.File, sig types.Dict) int {
 func (v *verifier) hashAll(sigs []*sigInfo) {
 	running := map[crypto.Hash]hash.Hash{}
 	pos := map[crypto.Hash]int64{}
-	size := int64(len(v.data))
+	size := v.size
 	order := append([]*sigInfo(nil), sigs...)
 	sort.SliceStable(order, func(i, j int) bool { return gapStart(order[i]) < gapStart(order[j]) })
 	for _, s := range order {
@@ -211,15 +243,15 @@ func (v *verifier) hashAll(sigs []*sigInfo) {
 		r := running[h]
 		if s.br[1] < pos[h] { // ranges out of order: hash this one on its own
 			d := h.New()
-			d.Write(v.data[s.br[0] : s.br[0]+s.br[1]])
-			d.Write(v.data[s.br[2] : s.br[2]+s.br[3]])
+			v.hashRange(d, s.br[0], s.br[0]+s.br[1])
+			v.hashRange(d, s.br[2], s.br[2]+s.br[3])
 			s.digest = d.Sum(nil)
 			continue
 		}
-		r.Write(v.data[pos[h]:s.br[1]])
+		v.hashRange(r, pos[h], s.br[1])
 		pos[h] = s.br[1]
 		c := cloneHash(h, r)
-		c.Write(v.data[s.br[2] : s.br[2]+s.br[3]])
+		v.hashRange(c, s.br[2], s.br[2]+s.br[3])
 		s.digest = c.Sum(nil)
 	}
 }
@@ -276,11 +308,11 @@ func (v *verifier) report(s *sigInfo) SignatureReport {
 	rev := v.revisionOf(s.end())
 	r.Revision = rev + 1 // revisions are counted from 1, as Acrobat does; 0: none
 	r.CoversRevision = v.coversRevision(s, rev)
-	r.CoversWholeDocument = s.end() == int64(len(v.data))
+	r.CoversWholeDocument = s.end() == v.size
 	switch {
 	case s.dict == nil:
 		r.Reason = "The signature field's value is not a signature dictionary."
-	case !validRange(s.br, int64(len(v.data))):
+	case !validRange(s.br, v.size):
 		r.Reason = "The /ByteRange is not of the form [0 a b c] inside the file."
 	case !r.CoversRevision:
 		r.Reason = "The /ByteRange does not cover its revision exactly: bytes outside the signed range could show other content."
@@ -313,7 +345,7 @@ func (v *verifier) report(s *sigInfo) SignatureReport {
 // revisionOf returns the index of the revision that ends at end, or -1.
 func (v *verifier) revisionOf(end int64) int {
 	for i, rv := range v.revs {
-		if end == rv.End || (end < rv.End && end >= rv.End-2 && onlyEOL(v.data[end:rv.End])) {
+		if end == rv.End || (end < rv.End && end >= rv.End-2 && onlyEOL(v.span(end, rv.End))) {
 			return i
 		}
 	}
@@ -333,13 +365,10 @@ func onlyEOL(b []byte) bool {
 // revision's %%EOF, and the gap is exactly the hex string of this signature's own /Contents
 // (one /Contents key, inside the signature dictionary's object).
 func (v *verifier) coversRevision(s *sigInfo, rev int) bool {
-	if rev < 0 || !validRange(s.br, int64(len(v.data))) {
+	if rev < 0 || !validRange(s.br, v.size) {
 		return false
 	}
 	a, b := s.br[1], s.br[2]
-	if v.data[a] != '<' || v.data[b-1] != '>' {
-		return false
-	}
 	e, ok := v.f.Entry(s.dictNum)
 	if !ok {
 		return false
@@ -348,19 +377,22 @@ func (v *verifier) coversRevision(s *sigInfo, rev int) bool {
 	if !ok || a < start || b > end {
 		return false
 	}
-	obj := v.data[start:end]
+	obj := v.span(start, end) // the gap [a, b) lies inside it
+	if int64(len(obj)) != end-start || obj[a-start] != '<' || obj[b-1-start] != '>' {
+		return false
+	}
 	if bytes.Count(obj, []byte("/Contents")) != 1 {
 		return false
 	}
 	k := bytes.Index(obj, []byte("/Contents"))
-	at := start + int64(k) + int64(len("/Contents"))
-	for at < a && (v.data[at] == ' ' || v.data[at] == '\n' || v.data[at] == '\r' || v.data[at] == '\t') {
+	at := int64(k) + int64(len("/Contents")) // from here on, offsets inside obj
+	for at < a-start && (obj[at] == ' ' || obj[at] == '\n' || obj[at] == '\r' || obj[at] == '\t') {
 		at++
 	}
-	if at != a {
+	if at != a-start {
 		return false
 	}
-	for _, c := range v.data[a+1 : b-1] {
+	for _, c := range obj[a+1-start : b-1-start] {
 		if !isHex(c) {
 			return false
 		}

@@ -229,27 +229,26 @@ func embed(_ js.Value, args []js.Value) any {
 	})
 }
 
-// verify(bytes | handle, rootsPEM?) → Promise<report>. A handle verifies an open document
-// without copying it into Go memory a second time.
+// verify(bytes | handle, rootsPEM?) → Promise<report>. Neither form copies the document
+// into Go memory: an open document is verified as it is, and bytes are opened over the
+// caller's array, which must stay as it is until the promise settles. The file is hashed
+// in chunks read from it.
 func verify(_ js.Value, args []js.Value) any {
 	if len(args) < 1 {
 		return rejected(badArg("verify(bytes, roots) needs the document"))
 	}
-	var data []byte
+	var doc *pdfcore.Document
+	var src *jsBytes
 	if args[0].Type() == js.TypeNumber {
-		doc, err := documentArg(args[0])
-		if err != nil {
-			return rejected(err)
-		}
-		// Verification hashes the whole file: the open document is read whole here.
-		if data, err = doc.Bytes(); err != nil {
+		var err error
+		if doc, err = documentArg(args[0]); err != nil {
 			return rejected(err)
 		}
 	} else {
-		var err error
-		if data, err = bytesArg(args[0], "the document"); err != nil {
-			return rejected(err)
+		if !isUint8Array(args[0]) {
+			return rejected(badArg("the document must be a Uint8Array"))
 		}
+		src = &jsBytes{v: args[0], n: int64(args[0].Get("byteLength").Int())}
 	}
 	var opts pdfcore.VerifyOptions
 	if len(args) > 1 && args[1].Type() == js.TypeString && args[1].String() != "" {
@@ -259,7 +258,13 @@ func verify(_ js.Value, args []js.Value) any {
 		}
 	}
 	return promise(func() (any, error) {
-		rep, err := pdfcore.Verify(data, opts)
+		if src != nil {
+			var err error
+			if doc, err = pdfcore.OpenReaderAt(*src, src.n); err != nil {
+				return nil, err
+			}
+		}
+		rep, err := pdfcore.VerifyDocument(doc, opts)
 		if err != nil {
 			return nil, err
 		}

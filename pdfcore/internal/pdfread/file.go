@@ -161,6 +161,41 @@ func (f *File) Span(off, end int64) ([]byte, error) {
 	return b, f.buf.readErr()
 }
 
+// WriteRange writes the bytes [off, end) of the file to w: a sub-slice of a complete file
+// in one Write, a lazily read one in chunks read straight from its source into one reused
+// buffer, so that hashing a large file never holds a copy of it.
+func (f *File) WriteRange(w io.Writer, off, end int64) error {
+	off, end = max(0, min(off, f.buf.size)), max(0, min(end, f.buf.size))
+	if off >= end {
+		return nil
+	}
+	if whole := f.buf.complete(); whole != nil {
+		_, err := w.Write(whole[off:end])
+		return err
+	}
+	chunk := make([]byte, min(end-off, rangeChunk))
+	for at := off; at < end; {
+		p := chunk[:min(end-at, int64(len(chunk)))]
+		if err := f.buf.readDirect(p, at); err != nil {
+			return err
+		}
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+		at += int64(len(p))
+	}
+	return nil
+}
+
+// rangeChunk is the size of WriteRange's reads: large enough that crossing into the source
+// (JavaScript, in the browser) costs nothing next to hashing it, small next to a document.
+const rangeChunk = 1 << 20
+
+// ReadErr is the first error reading a lazily read file, nil when every read succeeded (and
+// always for a file opened from a []byte). Whatever was concluded from the file after a
+// failed read may rest on bytes that were not there: callers report this error instead.
+func (f *File) ReadErr() error { return f.buf.readErr() }
+
 // Len is the file's length in bytes.
 func (f *File) Len() int64 { return f.buf.size }
 

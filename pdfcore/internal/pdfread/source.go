@@ -114,6 +114,27 @@ func (b *buffer) all() []byte {
 	return b.whole
 }
 
+// complete returns the whole file when it is in memory (given as a []byte, or read whole by
+// all), else nil.
+func (b *buffer) complete() []byte {
+	if b.src == nil {
+		return b.data
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.whole
+}
+
+// readDirect reads len(p) bytes at off from the source into p, keeping nothing.
+func (b *buffer) readDirect(p []byte, off int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.readInto(p, off) {
+		return b.err
+	}
+	return nil
+}
+
 // copyPages copies the file's bytes at off into out, reading each run of missing pages
 // with one ReadAt. After a read error the missing bytes are zeros: parsers then see white
 // space where the file had bytes and fail on their own, and Open and Object report b.err
