@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -189,9 +190,18 @@ func (c *conn) resume(ctx context.Context, id string) bool {
 	c.live.setSession(sess, nil)
 	c.send(&protocol.Welcome{Version: protocol.Version, Session: id, Methods: c.allowedMethods(),
 		HashAlgorithms: []string{"sha256", "sha384", "sha512"}, Resumed: true})
+	// Signatures the store did not take yet are here, in memory; the store still has
+	// their jobs pending or signed.
+	held := c.s.held.forSession(id)
+	for _, j := range held {
+		c.deliver(j)
+	}
 	jobs, err := c.s.cfg.Store.PendingJobs(ctx, id)
 	if err == nil {
 		for _, j := range jobs {
+			if isHeld(held, j.Digest) {
+				continue
+			}
 			c.deliver(j)
 			c.pendingStatus(ctx, sess, j)
 		}
@@ -249,6 +259,9 @@ func (c *conn) dispatch(msg any) {
 		c.s.docTimestamp(c, m)
 	case *protocol.Ack:
 		d, _ := base64.StdEncoding.DecodeString(m.Digest)
+		if c.s.held.ack(c.live.id, d) {
+			return // stored with the job, once the store takes it
+		}
 		if err := c.s.cfg.Store.Acknowledge(context.Background(), c.live.id, d); errors.Is(err, store.ErrUnwritable) {
 			// The CMS stays deliverable; a later resume sends it again, the same bytes.
 			c.s.storeFailed(err)
@@ -258,7 +271,16 @@ func (c *conn) dispatch(msg any) {
 	}
 }
 
-// deliver sends a stored job's outcome.
+func isHeld(held []*store.Job, digest []byte) bool {
+	for _, j := range held {
+		if bytes.Equal(j.Digest, digest) {
+			return true
+		}
+	}
+	return false
+}
+
+// deliver sends a stored (or held) job's outcome.
 func (c *conn) deliver(j *store.Job) {
 	switch j.State {
 	case store.JobDone:

@@ -91,6 +91,11 @@ func (s *Server) sign(c *conn, m *protocol.Sign) {
 		return
 	}
 	digest, _ := base64.StdEncoding.DecodeString(m.Digest)
+	if held := s.held.lookup(sess.ID, digest); held != nil && held.State == store.JobDone {
+		// Signed, but the store did not take it yet: the CMS is here, in memory.
+		c.deliver(held)
+		return
+	}
 	level := m.Level
 	if level == "" {
 		level = "B-T"
@@ -110,6 +115,11 @@ func (s *Server) sign(c *conn, m *protocol.Sign) {
 		s.storeFailed(err)
 		c.fail(protocol.Errorf(protocol.CodeUnavailable, true, "The relay cannot store the request; try again later."))
 		return
+	}
+	if held := s.held.lookup(sess.ID, digest); held != nil && !created {
+		// Signed but not timestamped, and the store did not take even that: the run
+		// below asks the TSA only.
+		stored = held
 	}
 	if !created {
 		switch stored.State {
@@ -146,13 +156,41 @@ func (s *Server) sign(c *conn, m *protocol.Sign) {
 			// Otherwise run it again: nothing was approved, or the approval is gone.
 		}
 	}
+	// A signature starts only with room to hold its result should the store not take it.
+	slot := s.held.acquire(jobKey(sess.ID, digest))
+	if slot == nil {
+		s.log.Warn("sign request refused: the bound on running and held signatures is reached", "session", sess.ID, "held", s.held.count())
+		c.fail(protocol.Errorf(protocol.CodeUnavailable, true, "The relay is holding signatures its store has not taken yet; try again later."))
+		return
+	}
 	gen, ok := c.live.begin()
 	if !ok {
+		slot.free()
 		c.fail(protocol.Errorf(protocol.CodeOutOfOrder, true, "Another request of this session is still running."))
 		return
 	}
+	if !created {
+		// The job was read before this session was ours: a run that ended meanwhile may
+		// have finished it, in the store or in memory. Look again now that no other run
+		// of this session can.
+		// Memory first: a held result leaves it only after the store has it.
+		cur := s.held.lookup(sess.ID, digest)
+		var err error
+		if cur == nil {
+			cur, err = s.cfg.Store.Job(ctx, sess.ID, digest)
+		}
+		if err == nil {
+			if cur.State == store.JobDone || cur.State == store.JobFailed {
+				slot.free()
+				c.live.end(gen)
+				c.deliver(cur)
+				return
+			}
+			stored = cur
+		}
+	}
 	s.jobsWG.Add(1)
-	go s.runJob(c.live, gen, sess, stored)
+	go s.runJob(c.live, gen, sess, stored, slot)
 }
 
 // awaitingElsewhere is the status of a job whose request a previous relay process sent to
@@ -190,9 +228,10 @@ func parseJobKey(key string) (session string, digest []byte, ok bool) {
 // runJob makes the signature: signed attributes, the backend's raw signature, the CMS,
 // then the timestamp. Each step's result is stored before the next, so nothing the signer
 // approved is lost to a failure after it.
-func (s *Server) runJob(l *live, gen uint64, sess *store.Session, job *store.Job) {
+func (s *Server) runJob(l *live, gen uint64, sess *store.Session, job *store.Job, slot *heldSlot) {
 	defer s.jobsWG.Done()
 	defer l.end(gen)
+	defer slot.free()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(s.baseCtx, s.cfg.ApprovalTimeout+time.Minute)
 	defer cancel()
@@ -215,35 +254,39 @@ func (s *Server) runJob(l *live, gen uint64, sess *store.Session, job *store.Job
 			return
 		}
 		job.CMS = der
-		s.storeSigned(ctx, job)
+		s.storeSigned(ctx, job, slot)
 	}
-	s.finish(ctx, l, sess, job, h, start, func(state, message string) { l.Status(state, "", message) }, func() { l.end(gen) })
+	s.finish(ctx, l, sess, job, h, start, slot, func(state, message string) { l.Status(state, "", message) }, func() { l.end(gen) })
 }
 
 // storeSigned keeps a CMS whose timestamp is still to come, so that a TSA failure costs a
 // retry of the timestamp only, never a second approval. A job with no step after the
-// signer's is stored once, done, by finish: the extra commit would protect nothing.
-func (s *Server) storeSigned(ctx context.Context, job *store.Job) {
+// signer's is stored once, done, by finish: the extra commit would protect nothing. When
+// the store does not take it, the signed job is held in slot (held.go), so that a TSA
+// failure still costs a retry of the timestamp only.
+func (s *Server) storeSigned(ctx context.Context, job *store.Job, slot *heldSlot) {
 	if job.Level != "B-T" {
 		return
 	}
 	job.State, job.Updated = store.JobSigned, s.cfg.Now()
 	if err := s.cfg.Store.FinishJob(ctx, job); err != nil {
 		s.storeFailed(err)
-		s.log.Error("store signed job", "session", job.SessionID, "err", err)
+		s.hold(slot, job, nil, err)
 	}
 }
 
-// finish timestamps a signed job (B-T), stores it done, books it and sends the CMS.
-// release frees the session (if this job held it) before anything is sent: a client that
-// answers at once must not be told a request is still running.
-func (s *Server) finish(ctx context.Context, l *live, sess *store.Session, job *store.Job, h crypto.Hash, start time.Time, status func(state, message string), release func()) {
+// finish timestamps a signed job (B-T), stores it done, books it and sends the CMS. When
+// the store does not take it, the result and its booking are held in slot (held.go) until
+// it does. release frees the session (if this job held it) before anything is sent: a
+// client that answers at once must not be told a request is still running.
+func (s *Server) finish(ctx context.Context, l *live, sess *store.Session, job *store.Job, h crypto.Hash, start time.Time, slot *heldSlot, status func(state, message string), release func()) {
 	if job.Level == "B-T" {
 		status(protocol.StateTimestamping, "Adding the timestamp")
 		der, err := s.timestamp(ctx, job.CMS, h)
 		if err != nil {
 			s.metrics.errors.inc(protocol.CodeTSAUnavailable)
-			// The signature stays stored as signed: asking again retries the TSA only.
+			// The signature stays stored (or held, held.go) as signed: asking again
+			// retries the TSA only.
 			release()
 			l.send(protocol.Errorf(protocol.CodeTSAUnavailable, true, "No timestamp authority answered; send the same request again to retry the timestamp only."))
 			s.log.Warn("timestamp failed", "session", sess.ID, "err", err)
@@ -254,9 +297,14 @@ func (s *Server) finish(ctx context.Context, l *live, sess *store.Session, job *
 	job.State, job.Updated = store.JobDone, s.cfg.Now()
 	// The outcome, its audit record and its credits are one commit: a signature is never
 	// stored without its booking, nor booked twice.
-	if err := s.cfg.Store.CompleteJob(ctx, job, s.booking(l, sess, job)); err != nil {
+	// A result the store did not take is held before the session is released, so that
+	// a request that follows finds it.
+	b := s.booking(l, sess, job)
+	if err := s.cfg.Store.CompleteJob(ctx, job, b); err != nil {
 		s.storeFailed(err)
-		s.log.Error("store done job", "session", sess.ID, "err", err)
+		s.hold(slot, job, b, err)
+	} else {
+		s.held.stored(jobKey(job.SessionID, job.Digest)) // a signed job held before
 	}
 	s.metrics.signatures.inc(sess.Method)
 	s.metrics.latency.observe(sess.Method, time.Since(start))
@@ -278,11 +326,19 @@ func (s *Server) resumed(method, key string, complete backend.Completion) {
 		s.log.Error("resumed approval for a malformed job key")
 		return
 	}
+	if s.held.lookup(sessionID, digest) != nil {
+		s.log.Warn("resumed approval for a job whose signature is held", "session", sessionID)
+		return
+	}
 	l := s.hub.holdResumed(sessionID, digest)
+	// An approval already given is completed even beyond the bound (it cannot be asked
+	// for later); without a slot, a failed final write loses its result (hold logs it).
+	slot := s.held.acquire(key)
 	s.jobsWG.Add(1)
 	go func() {
 		defer s.jobsWG.Done()
 		defer s.hub.doneResumed(l, digest)
+		defer slot.free()
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(s.baseCtx, resumeTimeout)
 		defer cancel()
@@ -308,8 +364,8 @@ func (s *Server) resumed(method, key string, complete backend.Completion) {
 			return
 		}
 		job.CMS = der
-		s.storeSigned(ctx, job)
-		s.finish(ctx, l, sess, job, h, start, progress, func() {})
+		s.storeSigned(ctx, job, slot)
+		s.finish(ctx, l, sess, job, h, start, slot, progress, func() {})
 	}()
 }
 

@@ -17,16 +17,23 @@ type Metrics struct {
 	// are refused); storeWriteFailures counts the writes that failed for that reason.
 	storeWritable      gauge
 	storeWriteFailures counterVec
-	sweeps             counterVec
-	sessions           counterVec
-	signatures         counterVec
-	errors             counterVec
-	latency            histVec
+	// held is how many signatures this process holds because the store did not take them
+	// (held.go); heldStored counts those written later, heldLost those given up.
+	held       gauge
+	heldStored counterVec
+	heldLost   counterVec
+	sweeps     counterVec
+	sessions   counterVec
+	signatures counterVec
+	errors     counterVec
+	latency    histVec
 }
 
 func newMetrics() *Metrics {
 	return &Metrics{
 		storeWriteFailures: counterVec{name: "veilsign_relay_store_write_failures_total", help: "Store writes that failed because the store cannot take writes (full disk, I/O error).", label: ""},
+		heldStored:         counterVec{name: "veilsign_relay_held_signatures_stored_total", help: "Signatures held in memory after a failed store write, then stored.", label: ""},
+		heldLost:           counterVec{name: "veilsign_relay_held_signatures_lost_total", help: "Signatures delivered but neither stored nor held (the bound was reached), or dropped from memory because the store will never take them.", label: ""},
 		sweeps:             counterVec{name: "veilsign_relay_store_sweeps_total", help: "Completed sweeps of expired sessions from the store.", label: ""},
 		sessions:           counterVec{name: "veilsign_relay_sessions_total", help: "Sessions opened.", label: ""},
 		signatures:         counterVec{name: "veilsign_relay_signatures_total", help: "Signatures delivered, by method.", label: "method"},
@@ -55,10 +62,15 @@ func (c *counterVec) inc(l string) {
 	c.v[l]++
 }
 
-// Value returns a counter's value (for tests).
+// Value returns a counter's or gauge's value (for tests).
 func (m *Metrics) Value(series, label string) float64 {
-	if series == "veilsign_relay_store_writable" {
+	switch series {
+	case "veilsign_relay_store_writable":
 		return float64(m.storeWritable.v.Load())
+	case "veilsign_relay_held_signatures":
+		return float64(m.held.v.Load())
+	case "veilsign_relay_connections":
+		return float64(m.connections.v.Load())
 	}
 	for _, c := range m.counters() {
 		if c.name == series {
@@ -71,7 +83,7 @@ func (m *Metrics) Value(series, label string) float64 {
 }
 
 func (m *Metrics) counters() []*counterVec {
-	return []*counterVec{&m.sessions, &m.signatures, &m.errors, &m.storeWriteFailures, &m.sweeps}
+	return []*counterVec{&m.sessions, &m.signatures, &m.errors, &m.storeWriteFailures, &m.heldStored, &m.heldLost, &m.sweeps}
 }
 
 var buckets = []float64{0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300}
@@ -113,6 +125,7 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	fmt.Fprintf(w, "# HELP veilsign_relay_connections Open websocket connections.\n# TYPE veilsign_relay_connections gauge\nveilsign_relay_connections %d\n", m.connections.v.Load())
 	fmt.Fprintf(w, "# HELP veilsign_relay_store_writable 1 while the store takes writes, 0 while new sessions are refused because it cannot.\n# TYPE veilsign_relay_store_writable gauge\nveilsign_relay_store_writable %d\n", m.storeWritable.v.Load())
+	fmt.Fprintf(w, "# HELP veilsign_relay_held_signatures Signatures held in memory because the store did not take them; written once it does, lost if the process dies first.\n# TYPE veilsign_relay_held_signatures gauge\nveilsign_relay_held_signatures %d\n", m.held.v.Load())
 	for _, c := range m.counters() {
 		c.mu.Lock()
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", c.name, c.help, c.name)

@@ -60,6 +60,10 @@ type Config struct {
 	// sessions); SweepInterval how often expired sessions are deleted from it.
 	HealthInterval time.Duration
 	SweepInterval  time.Duration
+	// MaxHeldResults bounds the signatures running or held in memory because their final
+	// store write failed (held.go); a sign request beyond it is refused as unavailable
+	// before the signer is asked. Zero means DefaultMaxHeldResults.
+	MaxHeldResults int
 	Now            func() time.Time
 }
 
@@ -72,6 +76,10 @@ type Server struct {
 	metrics  *Metrics
 	log      *slog.Logger
 	health   storeHealth
+	// held keeps the signatures the store did not take, until it does (held.go);
+	// flushKick wakes the upkeep to write them when the store comes back.
+	held      *heldResults
+	flushKick chan struct{}
 
 	// jobs run detached from connections, so an approval survives a dropped socket.
 	jobsWG  sync.WaitGroup
@@ -105,6 +113,9 @@ func New(cfg Config) *Server {
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = 10 * time.Minute
 	}
+	if cfg.MaxHeldResults <= 0 {
+		cfg.MaxHeldResults = DefaultMaxHeldResults
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -113,6 +124,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, backends: map[string]backend.Backend{}, hub: newHub(), log: cfg.Log,
 		limits: newLimiter(cfg.PerTokenRate, cfg.PerIPRate, cfg.PerTokenFetchRate), metrics: newMetrics()}
+	s.held, s.flushKick = newHeldResults(cfg.MaxHeldResults, &s.metrics.held), make(chan struct{}, 1)
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.metrics.storeWritable.set(1)
 	go s.upkeep()
@@ -149,6 +161,11 @@ func (s *Server) Shutdown(ctx context.Context) {
 	select {
 	case <-done:
 	case <-ctx.Done():
+	}
+	// Held signatures die with the process: one last try to store them.
+	s.flushHeld(ctx)
+	if n := s.held.count(); n > 0 {
+		s.log.Error("shutting down with signatures the store did not take: they are lost with this process, and asking for them again after the restart signs (B-B) or timestamps (B-T) again, unbooked the first time", "held", n)
 	}
 	s.cancel()
 	s.hub.closeAll()

@@ -47,6 +47,7 @@ func (s *Server) setStoreDown(down bool, cause error) {
 		s.log.Error("the store cannot take writes; refusing new sessions until it can", "err", cause)
 	case !down && was:
 		s.log.Info("the store takes writes again; new sessions are accepted")
+		s.kickFlush()
 	}
 }
 
@@ -89,6 +90,13 @@ func (s *Server) storeWritable(ctx context.Context) bool {
 	return s.ping(ctx) == nil
 }
 
+// flush writes the held signatures, if any, within flushBudget.
+func (s *Server) flush() {
+	ctx, cancel := context.WithTimeout(s.baseCtx, flushBudget)
+	defer cancel()
+	s.flushHeld(ctx)
+}
+
 // sweepBudget bounds one sweep of expired state.
 const sweepBudget = 30 * time.Second
 
@@ -96,6 +104,8 @@ const sweepBudget = 30 * time.Second
 // disk filling up is seen before a signature's write fails on it) and deletes expired
 // sessions, their jobs and checkpoints every SweepInterval. Expiry alone already hides
 // them (a store never returns expired state); the sweep keeps the file from growing.
+// After a probe that succeeds, before a sweep, and as soon as any probe (a hello's, the
+// health check's) finds the store back, it writes the held signatures (held.go).
 func (s *Server) upkeep() {
 	probe := time.NewTicker(s.cfg.HealthInterval)
 	defer probe.Stop()
@@ -107,9 +117,15 @@ func (s *Server) upkeep() {
 			return
 		case <-probe.C:
 			ctx, cancel := context.WithTimeout(s.baseCtx, 5*time.Second)
-			s.probeStore(ctx)
+			err := s.probeStore(ctx)
 			cancel()
+			if err == nil {
+				s.flush()
+			}
+		case <-s.flushKick:
+			s.flush()
 		case <-sweep.C:
+			s.flush()
 			s.sweep()
 		}
 	}
