@@ -35,11 +35,28 @@ func Verify(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Roots = roots
 	}
-	data, err := os.ReadFile(fs.Arg(0))
+	// The file is read as verification needs it, not loaded: a 2 GB PDF is hashed from
+	// the disk in chunks.
+	f, err := os.Open(fs.Arg(0))
 	if err != nil {
 		return fail(stderr, usage("cannot read %s: %v", fs.Arg(0), err))
 	}
-	rep, err := pdfcore.Verify(data, opts)
+	defer f.Close()
+	var doc *pdfcore.Document
+	if st, serr := f.Stat(); serr == nil && st.Mode().IsRegular() {
+		doc, err = pdfcore.OpenReaderAt(f, st.Size())
+	} else {
+		// A pipe (/dev/stdin) has no random access: read it whole.
+		data, rerr := io.ReadAll(f)
+		if rerr != nil {
+			return fail(stderr, usage("cannot read %s: %v", fs.Arg(0), rerr))
+		}
+		doc, err = pdfcore.Open(data)
+	}
+	var rep *pdfcore.Report
+	if err == nil {
+		rep, err = pdfcore.VerifyDocument(doc, opts)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "veilsign:", err)
 		return ExitBadInput
