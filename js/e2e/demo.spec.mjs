@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { outboxCode, pdf } from "../test/helpers.mjs";
-import { approveOnPhone, assertNoDocumentBytes, assertSmall, dragField, drawSignature, outDir, repoDir, startDemo, stopDemo, waitSigned } from "./lib.mjs";
+import { approveOnPhone, assertNoDocumentBytes, assertSmall, dragField, drawSignature, outDir, relayVerify, repoDir, startDemo, stopDemo, waitSigned } from "./lib.mjs";
 
 const INPUT = "libreoffice-7.4-writer-xref-table.pdf";
 const PHONE = "+32470123456";
@@ -108,13 +108,7 @@ describe("the demo portal in Chromium", { timeout: Number(process.env.E2E_TIMEOU
     assert.equal(blocks.length, 4, sig.stdout + sig.stderr); // pdfsig does not check the RFC 3161 one
     for (const b of blocks.slice(0, 3)) assert.match(b, /Signature Validation: Signature is Valid/, sig.stdout + sig.stderr);
 
-    const v = spawnSync(process.env.GO ?? "go", ["run", "./relay", "verify", "--json", "--trust", "dev", file], {
-      cwd: repoDir,
-      encoding: "utf8",
-      env: { ...process.env, VEILSIGN_DEV_DIR: relay.devDir },
-    });
-    assert.equal(v.status, 0, v.stdout + v.stderr);
-    const rep = JSON.parse(v.stdout);
+    const rep = relayVerify(assert, file, relay);
     assert.equal(rep.valid, true, rep.summary);
     const sigs = rep.signatures.filter((s) => s.method !== "timestamp");
     assert.equal(sigs.length, 3);

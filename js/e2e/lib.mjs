@@ -2,7 +2,7 @@
 // with the demo embedded), Debian's Chromium driven by playwright-core (no browser is ever
 // downloaded), and the privacy recorder.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -191,4 +191,19 @@ export function assertSmall(sent, limit = 2048) {
   for (const s of sent) {
     if (s.data.length >= limit) throw new Error(`PRIVACY/SIZE: a ${s.kind} message of ${s.data.length} bytes to ${s.url} (limit ${limit})`);
   }
+}
+
+/**
+ * The relay's own verifier on a downloaded file (`relay verify --json --trust dev`, with the
+ * dev PKI of the relay that signed it): an outside process, not the page's WASM. Returns the
+ * report; fails the test when the command does not succeed.
+ */
+export function relayVerify(assert, file, relay) {
+  const v = spawnSync(process.env.GO ?? "go", ["run", "./relay", "verify", "--json", "--trust", "dev", file], {
+    cwd: repoDir,
+    encoding: "utf8",
+    env: { ...process.env, VEILSIGN_DEV_DIR: relay.devDir },
+  });
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  return JSON.parse(v.stdout);
 }

@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { approveOnPhone, dragField, drawSignature, outDir, repoDir, startDemo, stopDemo, waitSigned } from "./lib.mjs";
+import { approveOnPhone, dragField, drawSignature, outDir, relayVerify, repoDir, startDemo, stopDemo, waitSigned } from "./lib.mjs";
 
 const SIGNED = "signed-pdfsig-2-signatures.pdf";
 const INPUT = "libreoffice-7.4-writer-xref-table.pdf";
@@ -187,13 +187,7 @@ describe("the demo with the network off", { timeout: Number(process.env.E2E_TIME
     const sig = spawnSync("pdfsig", [file], { encoding: "utf8" });
     assert.ok(!sig.error, "pdfsig (poppler-utils) is required: apt-get install poppler-utils");
     assert.equal(sig.stdout.match(/Signature Validation: Signature is Valid/g)?.length, 2, sig.stdout + sig.stderr);
-    const v = spawnSync(process.env.GO ?? "go", ["run", "./relay", "verify", "--json", "--trust", "dev", file], {
-      cwd: repoDir,
-      encoding: "utf8",
-      env: { ...process.env, VEILSIGN_DEV_DIR: relay.devDir },
-    });
-    assert.equal(v.status, 0, v.stdout + v.stderr);
-    const rep = JSON.parse(v.stdout);
+    const rep = relayVerify(assert, file, relay);
     assert.equal(rep.valid, true, rep.summary);
     assert.equal(rep.signatures.length, 2);
     assert.ok(rep.signatures.every((s) => s.method === "pen" && s.integrity === "valid" && s.certificateTrusted && s.timestamp.valid), JSON.stringify(rep.signatures));

@@ -176,3 +176,11 @@ export function assertNoDocumentBytes(assert, frames, documents) {
     }
   }
 }
+
+/** The dev root CA of a relay started by startRelay, as a plain PEM certificate (pki.pem tags each block with a Role header). */
+export function devRoots(relay) {
+  const pem = readFileSync(join(relay.devDir, "pki.pem"), "utf8");
+  const root = pem.match(/-----BEGIN CERTIFICATE-----\nRole: root\n\n([\s\S]*?)-----END CERTIFICATE-----/);
+  if (!root) throw new Error("no root certificate in the dev PKI");
+  return `-----BEGIN CERTIFICATE-----\n${root[1]}-----END CERTIFICATE-----\n`;
+}

@@ -3,12 +3,10 @@
 // document time-stamp, and verify must report B-LTA with the revocation status.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import * as veilsign from "../dist/veilsign.js";
-import { demoToken, pdf, startRelay } from "./helpers.mjs";
+import { demoToken, devRoots, pdf, startRelay } from "./helpers.mjs";
 
 let relay;
 
@@ -21,12 +19,6 @@ after(async () => {
   await relay?.stop();
 });
 
-function devRoots() {
-  const pem = readFileSync(join(relay.devDir, "pki.pem"), "utf8");
-  const root = pem.match(/-----BEGIN CERTIFICATE-----\nRole: root\n\n([\s\S]*?)-----END CERTIFICATE-----/);
-  assert.ok(root, "no root certificate in the dev PKI");
-  return `-----BEGIN CERTIFICATE-----\n${root[1]}-----END CERTIFICATE-----\n`;
-}
 
 const plan = {
   signers: [{ label: "A", name: "Bob Pen", method: "pen", field: { page: 1, rect: { llx: 40, lly: 60, urx: 220, ury: 120 } } }],
@@ -52,7 +44,7 @@ describe("sign({ level })", { timeout: 180_000 }, () => {
     assert.ok(steps.includes("extending"), steps.join(" → "));
     assert.equal(steps.at(-1), "done");
     assert.ok(Buffer.from(res.bytes.subarray(0, original.length)).equals(original), "the original bytes changed");
-    const rep = await veilsign.verify(res.bytes, { roots: devRoots() });
+    const rep = await veilsign.verify(res.bytes, { roots: devRoots(relay) });
     // The signature, then the document time-stamp (reported as a signature of its own).
     assert.deepEqual(rep.signatures.map((x) => x.method), ["pen", "timestamp"], rep.summary);
     const s = rep.signatures[0];

@@ -6,12 +6,12 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as veilsign from "../dist/veilsign.js";
-import { assertNoDocumentBytes, demoToken, pdf, recordingWebSocket, startRelay } from "./helpers.mjs";
+import { assertNoDocumentBytes, demoToken, devRoots, pdf, recordingWebSocket, startRelay } from "./helpers.mjs";
 
 let relay;
 let other;
@@ -38,15 +38,9 @@ const plan = {
 const ink = [[[0.1, 0.2], [0.4, 0.8], [0.7, 0.3], [0.9, 0.6]]];
 const pen = (label, name, extra) => ({ relay: relay.base, signer: { name }, method: "pen", label, plan, ink, ...extra });
 
-function devRoots() {
-  const pem = readFileSync(join(relay.devDir, "pki.pem"), "utf8");
-  const root = pem.match(/-----BEGIN CERTIFICATE-----\nRole: root\n\n([\s\S]*?)-----END CERTIFICATE-----/);
-  assert.ok(root, "no root certificate in the dev PKI");
-  return `-----BEGIN CERTIFICATE-----\n${root[1]}-----END CERTIFICATE-----\n`;
-}
 
 async function checkSigned(bytes, count) {
-  const rep = await veilsign.verify(bytes, { roots: devRoots() });
+  const rep = await veilsign.verify(bytes, { roots: devRoots(relay) });
   assert.equal(rep.signatures.length, count, rep.summary);
   for (const s of rep.signatures) {
     assert.equal(s.integrity, "valid", JSON.stringify(s));

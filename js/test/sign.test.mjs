@@ -5,12 +5,12 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as veilsign from "../dist/veilsign.js";
-import { approveItsme, assertNoDocumentBytes, demoToken, outboxCode, pdf, recordingWebSocket, startRelay } from "./helpers.mjs";
+import { approveItsme, assertNoDocumentBytes, demoToken, devRoots, outboxCode, pdf, recordingWebSocket, startRelay } from "./helpers.mjs";
 
 let relay;
 const rec = recordingWebSocket();
@@ -34,16 +34,9 @@ const plan = {
 };
 const phone = "+32470123456";
 
-/** The relay's dev root CA, as a plain PEM certificate (pki.pem tags each block with a Role header). */
-function devRoots() {
-  const pem = readFileSync(join(relay.devDir, "pki.pem"), "utf8");
-  const root = pem.match(/-----BEGIN CERTIFICATE-----\nRole: root\n\n([\s\S]*?)-----END CERTIFICATE-----/);
-  assert.ok(root, "no root certificate in the dev PKI");
-  return `-----BEGIN CERTIFICATE-----\n${root[1]}-----END CERTIFICATE-----\n`;
-}
 
 async function checkSigned(bytes, count) {
-  const rep = await veilsign.verify(bytes, { roots: devRoots() });
+  const rep = await veilsign.verify(bytes, { roots: devRoots(relay) });
   assert.equal(rep.signatures.length, count, rep.summary);
   for (const s of rep.signatures) {
     assert.equal(s.integrity, "valid", JSON.stringify(s));
