@@ -86,10 +86,7 @@ func (sl *heldSlot) keep(job *store.Job, b *store.Booking, now time.Time) int {
 	h := sl.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !sl.done {
-		sl.done = true
-		h.running--
-	}
+	sl.release()
 	j := *job
 	h.byKey[sl.key] = &heldResult{job: &j, booking: b, since: now}
 	h.gauge.set(int64(len(h.byKey)))
@@ -101,12 +98,16 @@ func (sl *heldSlot) free() {
 	if sl == nil {
 		return
 	}
-	h := sl.h
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	sl.h.mu.Lock()
+	defer sl.h.mu.Unlock()
+	sl.release()
+}
+
+// release ends the slot's count among the running signatures, once; h.mu is held.
+func (sl *heldSlot) release() {
 	if !sl.done {
 		sl.done = true
-		h.running--
+		sl.h.running--
 	}
 }
 

@@ -249,6 +249,17 @@ func (s *session) drop(r *heldRelay) {
 
 func heldToken(t *testing.T, signer string) string { return issueToken(t, signer, []string{"x509"}, 5) }
 
+// identified is a new session on tok that has said hello and identified.
+func (r *heldRelay) identified(ctx context.Context, t *testing.T, tok string) *session {
+	t.Helper()
+	c, err := r.hello(ctx, tok, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.identify(ctx)
+	return c
+}
+
 func credits(t *testing.T, st store.Store, signer string) float64 {
 	t.Helper()
 	list, err := st.Credits(context.Background(), signer)
@@ -272,11 +283,7 @@ func TestHeldSignatureSurvivesFullDisk(t *testing.T) {
 	dir := testtool.TinyDisk(t)
 	r := newHeldRelay(t, dir, 16)
 	tok := heldToken(t, "bt_held_bb")
-	c, err := r.hello(ctx, tok, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.identify(ctx)
+	c := r.identified(ctx, t, tok)
 
 	g := newGate()
 	r.backend.gate.Store(g)
@@ -379,11 +386,7 @@ func TestHeldTimestampSurvivesFullDisk(t *testing.T) {
 	dir := testtool.TinyDisk(t)
 	r := newHeldRelay(t, dir, 16)
 	tok := heldToken(t, "bt_held_bt")
-	c, err := r.hello(ctx, tok, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.identify(ctx)
+	c := r.identified(ctx, t, tok)
 
 	g := newGate()
 	r.tsaGate.Store(g)
@@ -459,12 +462,7 @@ func TestHeldSignaturesBound(t *testing.T) {
 	r := newHeldRelay(t, dir, 2)
 	var sessions []*session
 	for i := range 3 {
-		s, err := r.hello(ctx, heldToken(t, fmt.Sprintf("bt_bound_%d", i)), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.identify(ctx)
-		sessions = append(sessions, s)
+		sessions = append(sessions, r.identified(ctx, t, heldToken(t, fmt.Sprintf("bt_bound_%d", i))))
 	}
 	a, b, third := sessions[0], sessions[1], sessions[2]
 	g := newGate()
@@ -545,11 +543,7 @@ func TestHeldSignedSurvivesFullDiskAndTSAOutage(t *testing.T) {
 	ctx := testCtx(t)
 	dir := testtool.TinyDisk(t)
 	r := newHeldRelay(t, dir, 16)
-	c, err := r.hello(ctx, heldToken(t, "bt_held_signed"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.identify(ctx)
+	c := r.identified(ctx, t, heldToken(t, "bt_held_signed"))
 
 	g := newGate()
 	r.backend.gate.Store(g)
@@ -559,7 +553,7 @@ func TestHeldSignedSurvivesFullDiskAndTSAOutage(t *testing.T) {
 	g.wait(t, "the signer approving")
 	filler := testtool.FillDisk(t, dir)
 	close(g.open)
-	_, err = c.signature(ctx, digest)
+	_, err := c.signature(ctx, digest)
 	var perr *protocol.Error
 	if !errors.As(err, &perr) || perr.Code != protocol.CodeTSAUnavailable {
 		t.Fatalf("sign with the TSA down = %v, want %q", err, protocol.CodeTSAUnavailable)
