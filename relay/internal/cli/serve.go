@@ -45,6 +45,7 @@ type serveFlags struct {
 	validationRoots                                                string
 	demo                                                           bool
 	sweepEvery, probeEvery                                         time.Duration
+	maxHeld                                                        int
 }
 
 // envDuration reads a duration variable; a value that does not parse is left for the flag
@@ -52,6 +53,14 @@ type serveFlags struct {
 func envDuration(name string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
 		return d
+	}
+	return def
+}
+
+// envInt reads a positive integer variable, or def.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
 	}
 	return def
 }
@@ -86,6 +95,7 @@ func Serve(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.pkcs11Method, "pkcs11-method", env("VEILSIGN_PKCS11_METHOD", "eid"), "eid or x509 (VEILSIGN_PKCS11_METHOD)")
 	fs.StringVar(&f.validationRoots, "validation-roots", env("VEILSIGN_VALIDATION_ROOTS", ""), "PEM files of the roots whose chains the relay fetches OCSP/CRL data for (validation-data, B-LT), comma-separated (VEILSIGN_VALIDATION_ROOTS)")
 	fs.DurationVar(&f.sweepEvery, "sweep-interval", envDuration("VEILSIGN_SWEEP_INTERVAL", 10*time.Minute), "how often expired sessions, jobs and checkpoints are deleted from the store (VEILSIGN_SWEEP_INTERVAL)")
+	fs.IntVar(&f.maxHeld, "max-held-signatures", envInt("VEILSIGN_MAX_HELD_SIGNATURES", server.DefaultMaxHeldResults), "signatures running or held in memory because the store did not take them; beyond it new sign requests get a retryable unavailable before the signer is asked (VEILSIGN_MAX_HELD_SIGNATURES)")
 	fs.DurationVar(&f.probeEvery, "store-probe-interval", envDuration("VEILSIGN_STORE_PROBE_INTERVAL", 10*time.Second), "how often the store is checked for writes and free space; new sessions are refused while it fails (VEILSIGN_STORE_PROBE_INTERVAL)")
 	fs.BoolVar(&f.demo, "demo", false, "development mode: itsme simulator, dev TSA, dev seal, SMS outbox and demo tokens on this server")
 	if err := fs.Parse(args); err != nil {
@@ -116,7 +126,8 @@ func runServe(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Log
 	defer st.Close()
 	mux := http.NewServeMux()
 	cfg := server.Config{Store: st, Log: log, Prices: parsePrices(f.prices), Origins: splitList(f.origins),
-		Tokens: &token.Verifier{Audience: f.audience}, SweepInterval: f.sweepEvery, HealthInterval: f.probeEvery}
+		Tokens: &token.Verifier{Audience: f.audience}, SweepInterval: f.sweepEvery, HealthInterval: f.probeEvery,
+		MaxHeldResults: f.maxHeld}
 	if f.hmac != "" {
 		cfg.Tokens.HMAC = append(cfg.Tokens.HMAC, []byte(f.hmac))
 	}
