@@ -195,19 +195,37 @@ func (p *Prepared) patchByteRange(sigAt int) error {
 	return nil
 }
 
-// digest hashes the two signed ranges in one pass: the original, then the update around
-// the /Contents gap.
-func (p *Prepared) digest() ([]byte, error) {
-	original, err := p.original.Bytes()
-	if err != nil {
-		return nil, err
-	}
+// digestStep is how much of the original ComputeDigest hashes between progress reports:
+// often enough for a progress bar, rarely enough that reporting costs nothing measurable.
+const digestStep = 8 << 20
+
+// ComputeDigest hashes the two signed ranges in one pass — the original, read through its
+// source in steps (a document opened with OpenReaderAt is never held whole), then the
+// update on either side of the /Contents gap — and calls progress, when given, after each
+// step with the bytes hashed so far and the total. Prepare does this unless SkipDigest; a
+// caller that hashes elsewhere (the browser, with WebCrypto) falls back on it.
+func (p *Prepared) ComputeDigest(progress func(done, total int64)) ([]byte, error) {
 	h := p.Hash.New()
-	h.Write(original)
+	size := p.original.Size()
+	total := size + int64(p.gapStart) + int64(len(p.Update)-p.gapEnd)
+	for off := int64(0); off < size; off += digestStep {
+		end := min(off+digestStep, size)
+		if err := p.original.f.WriteRange(h, off, end); err != nil {
+			return nil, readError(err)
+		}
+		if progress != nil {
+			progress(end, total)
+		}
+	}
 	h.Write(p.Update[:p.gapStart])
 	h.Write(p.Update[p.gapEnd:])
+	if progress != nil {
+		progress(total, total)
+	}
 	return h.Sum(nil), nil
 }
+
+func (p *Prepared) digest() ([]byte, error) { return p.ComputeDigest(nil) }
 
 // byteRangePlaceholder holds the place of "/ByteRange [0 a b c]" until the offsets are known;
 // the stars cannot occur in any other object we write, so patchByteRange finds it.

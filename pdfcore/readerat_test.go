@@ -115,6 +115,20 @@ func TestPrepareReadsLittle(t *testing.T) {
 	if !bytes.Equal(p.Update, want.Update) {
 		t.Fatal("the update prepared over the io.ReaderAt differs")
 	}
+	// The digest reads the document once, in steps, reporting progress up to the total.
+	var reports [][2]int64
+	d, err := p.ComputeDigest(func(done, total int64) { reports = append(reports, [2]int64{done, total}) })
+	if err != nil || !bytes.Equal(d, want.Digest) {
+		t.Fatalf("ComputeDigest over the io.ReaderAt: %x, %v; want %x", d, err, want.Digest)
+	}
+	last := reports[len(reports)-1]
+	if len(reports) < 4 || last[0] != last[1] || last[1] != p.ByteRange[1]+p.ByteRange[3] {
+		t.Fatalf("progress reports %v, want several ending at the signed length %d", reports, p.ByteRange[1]+p.ByteRange[3])
+	}
+	if hashed := src.bytes.Load() - read; hashed != int64(len(data)) {
+		t.Fatalf("hashing read %d bytes of a %d-byte document", hashed, len(data))
+	}
+	read = src.bytes.Load()
 	b, err := p.Bytes()
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +136,8 @@ func TestPrepareReadsLittle(t *testing.T) {
 	if !bytes.Equal(b[:len(data)], data) {
 		t.Fatal("the prepared file does not start with the document")
 	}
-	if total := src.bytes.Load(); total < int64(len(data)) || total > int64(len(data))+read {
-		t.Fatalf("reading the whole document read %d bytes, want each of the %d once", total, len(data))
+	if whole := src.bytes.Load() - read; whole != int64(len(data)) {
+		t.Fatalf("reading the whole document read %d bytes, want each of the %d once", whole, len(data))
 	}
 }
 

@@ -214,16 +214,9 @@ func documentArg(v js.Value) (*pdfcore.Document, error) {
 	return nil, badArg("the document handle is not open (was it released?)")
 }
 
-// preparedSig is a prepared signature with the document it extends: the Go digest needs
-// the original bytes, which pdfcore.Prepared keeps to itself.
-type preparedSig struct {
-	p   *pdfcore.Prepared
-	doc *pdfcore.Document
-}
-
-func preparedArg(v js.Value) (*preparedSig, error) {
+func preparedArg(v js.Value) (*pdfcore.Prepared, error) {
 	o, ok := table.get(v)
-	if p, isPrep := o.(*preparedSig); ok && isPrep {
+	if p, isPrep := o.(*pdfcore.Prepared); ok && isPrep {
 		return p, nil
 	}
 	return nil, badArg("the prepared-signature handle is not valid (was it released?)")

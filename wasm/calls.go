@@ -120,7 +120,7 @@ func preparedValue(doc *pdfcore.Document, p *pdfcore.Prepared) (any, error) {
 	}
 	base := doc.Size()
 	out := js.Global().Get("Object").New()
-	out.Set("prepared", table.add(&preparedSig{p: p, doc: doc}))
+	out.Set("prepared", table.add(p))
 	out.Set("update", toJSBytes(p.Update))
 	br := js.Global().Get("Array").New()
 	for _, n := range p.ByteRange {
@@ -147,7 +147,7 @@ func digest(_ js.Value, args []js.Value) any {
 	if len(args) < 1 {
 		return rejected(badArg("digest(prepared) needs a prepared-signature handle"))
 	}
-	ps, err := preparedArg(args[0])
+	p, err := preparedArg(args[0])
 	if err != nil {
 		return rejected(err)
 	}
@@ -156,43 +156,17 @@ func digest(_ js.Value, args []js.Value) any {
 		progress = args[1]
 	}
 	return promise(func() (any, error) {
-		d, err := rangesDigest(ps, progress)
+		var report func(done, total int64)
+		if !progress.IsUndefined() {
+			report = func(done, total int64) { progress.Invoke(float64(done), float64(total)) }
+		}
+		d, err := p.ComputeDigest(report)
 		if err != nil {
 			return nil, err
 		}
-		ps.p.Digest = d // Check compares the CMS with this one; it is not computed again
+		p.Digest = d // Check compares the CMS with this one; it is not computed again
 		return toJSBytes(d), nil
 	})
-}
-
-// progressStep is how often the Go digest reports: often enough for a progress bar, rare
-// enough that crossing into JavaScript costs nothing measurable.
-const progressStep = 8 << 20
-
-// rangesDigest hashes the two ranges of /ByteRange in one pass: the original document,
-// then the update on either side of the /Contents placeholder. pdfcore.Prepare does the
-// same when it is not told to skip the digest.
-func rangesDigest(ps *preparedSig, progress js.Value) ([]byte, error) {
-	p := ps.p
-	original, err := ps.doc.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	base := int64(len(original))
-	h := p.Hash.New()
-	total := float64(p.ByteRange[1] + p.ByteRange[3])
-	for off := 0; off < len(original); off += progressStep {
-		h.Write(original[off:min(off+progressStep, len(original))])
-		if !progress.IsUndefined() {
-			progress.Invoke(float64(min(off+progressStep, len(original))), total)
-		}
-	}
-	h.Write(p.Update[:p.ByteRange[1]-base])
-	h.Write(p.Update[p.ByteRange[2]-base:])
-	if !progress.IsUndefined() {
-		progress.Invoke(total, total)
-	}
-	return h.Sum(nil), nil
 }
 
 // embed(prepared, cms: Uint8Array, digest?: Uint8Array) → Promise<Uint8Array>: the signed
@@ -202,7 +176,7 @@ func embed(_ js.Value, args []js.Value) any {
 	if len(args) < 2 {
 		return rejected(badArg("embed(prepared, cms, digest) needs the prepared handle and the CMS"))
 	}
-	ps, err := preparedArg(args[0])
+	p, err := preparedArg(args[0])
 	if err != nil {
 		return rejected(err)
 	}
@@ -215,13 +189,13 @@ func embed(_ js.Value, args []js.Value) any {
 		if err != nil {
 			return rejected(err)
 		}
-		if len(d) != ps.p.Hash.Size() {
-			return rejected(badArg("the digest has %d bytes; %s needs %d", len(d), ps.p.Hash, ps.p.Hash.Size()))
+		if len(d) != p.Hash.Size() {
+			return rejected(badArg("the digest has %d bytes; %s needs %d", len(d), p.Hash, p.Hash.Size()))
 		}
-		ps.p.Digest = d
+		p.Digest = d
 	}
 	return promise(func() (any, error) {
-		update, err := pdfcore.EmbedUpdate(ps.p, der)
+		update, err := pdfcore.EmbedUpdate(p, der)
 		if err != nil {
 			return nil, err
 		}
