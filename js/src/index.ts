@@ -276,6 +276,7 @@ async function signOpen(s: State, o: SignOptions): Promise<SignResult> {
     signal: abort.signal,
     otp: o.otp,
     openURL: o.openURL ?? defaultOpenURL(),
+    connectTimeoutMs: o.connectTimeoutMs,
     onStatus: (m) => status({ step: "waiting", state: m.state, url: m.url, message: m.message }),
   });
   const options: PrepareOptions = {

@@ -25,8 +25,17 @@ export interface RelayClientOptions {
   retries?: number;
   /** Re-sends of a sign request after tsa-unavailable, which the relay retries without the signer (default 2). */
   tsaRetries?: number;
+  /**
+   * How long opening the socket and the relay's welcome may take (default 15 s). A network
+   * that drops packets instead of refusing the connection (a captive portal, a dead mobile
+   * link) otherwise leaves the socket opening until the browser gives up, minutes later;
+   * past this the attempt counts as a lost connection and is retried.
+   */
+  connectTimeoutMs?: number;
   signal?: AbortSignal;
 }
+
+const defaultConnectTimeoutMs = 15_000;
 
 /** The relay's websocket URL for a base URL: http(s) becomes ws(s), and /v1/sign is added to a bare host. */
 export function relaySocketURL(raw: string | URL): string {
@@ -73,7 +82,7 @@ class Socket {
     ws.onerror = () => this.fail(new ConnectionLost("the connection to the relay failed"));
   }
 
-  static open(Ctor: WebSocketConstructor, url: string): Promise<Socket> {
+  static open(Ctor: WebSocketConstructor, url: string, timeoutMs: number): Promise<Socket> {
     return new Promise((resolve, reject) => {
       let ws: WebSocketLike;
       try {
@@ -82,10 +91,34 @@ class Socket {
         reject(err);
         return;
       }
-      ws.onopen = () => resolve(new Socket(ws));
-      ws.onerror = () => reject(new ConnectionLost(`cannot connect to the relay at ${url}`));
-      ws.onclose = () => reject(new ConnectionLost(`the relay at ${url} closed the connection`));
+      const timer = setTimeout(() => {
+        reject(new ConnectionLost(`the relay at ${url} did not answer within ${Math.round(timeoutMs / 1000)} s`));
+        try {
+          ws.close();
+        } catch {
+          // not open yet
+        }
+      }, timeoutMs);
+      const settle = (f: () => void) => () => {
+        clearTimeout(timer);
+        f();
+      };
+      ws.onopen = settle(() => resolve(new Socket(ws)));
+      ws.onerror = settle(() => reject(new ConnectionLost(`cannot connect to the relay at ${url}`)));
+      ws.onclose = settle(() => reject(new ConnectionLost(`the relay at ${url} closed the connection`)));
     });
+  }
+
+  /** The next message, or a lost connection when none comes within timeoutMs. */
+  nextWithin(timeoutMs: number): Promise<P.ServerMessage> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.close();
+        reject(new ConnectionLost(`the relay did not answer within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+    });
+    return Promise.race([this.next(), late]).finally(() => clearTimeout(timer));
   }
 
   private fail(err: unknown): void {
@@ -141,7 +174,8 @@ export class RelayClient {
   /** Opens the session. */
   async connect(): Promise<void> {
     this.checkAborted();
-    const sock = await Socket.open(this.opts.WebSocket, this.url).catch((err) => {
+    const timeoutMs = this.opts.connectTimeoutMs ?? defaultConnectTimeoutMs;
+    const sock = await Socket.open(this.opts.WebSocket, this.url, timeoutMs).catch((err) => {
       throw new VeilsignError("connection-lost", (err as Error).message ?? String(err), true);
     });
     this.sock = sock;
@@ -159,7 +193,7 @@ export class RelayClient {
     let msg: P.ServerMessage;
     try {
       sock.send(hello);
-      msg = await sock.next();
+      msg = await sock.nextWithin(timeoutMs);
     } catch (err) {
       if (err instanceof VeilsignError) throw err;
       throw new VeilsignError("connection-lost", (err as Error).message ?? String(err), true);

@@ -275,6 +275,12 @@ export interface SignOptions {
   signal?: AbortSignal;
   /** Gives up after this long; default 10 minutes (the signer may take time to approve). */
   timeoutMs?: number;
+  /**
+   * How long each attempt to reach the relay (socket open + welcome) may take before it
+   * counts as a lost connection and is retried (default 15 s): a network that drops packets
+   * instead of refusing would otherwise hold one attempt for minutes.
+   */
+  connectTimeoutMs?: number;
 }
 
 export interface SignResult {

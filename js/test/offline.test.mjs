@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -105,6 +106,44 @@ describe("sign({ chain }): prepare before the relay answers", { timeout: 240_000
     assert.deepEqual(steps.slice(0, 4), ["preparing", "prepared", "connecting", "waiting-for-relay"]);
     assert.equal(rec.frames.length, from, "a frame was sent");
     assert.deepEqual(await veilsign.preflight(plan, "B"), layout);
+  });
+
+  test("a relay that accepts the connection and never answers is retried, each attempt bounded by connectTimeoutMs", async () => {
+    assert.ok(results[0] && seal, "needs the first signature");
+    // A black hole: the TCP connection is accepted, the websocket upgrade never answered.
+    const held = [];
+    const hole = createServer((sock) => held.push(sock));
+    await new Promise((r) => hole.listen(0, "127.0.0.1", r));
+    try {
+      await veilsign.open(results[0]);
+      const from = rec.frames.length;
+      const ctl = new AbortController();
+      const waits = [];
+      const t0 = Date.now();
+      const p = veilsign.sign(
+        pen("B", "Bob Pen", {
+          relay: `ws://127.0.0.1:${hole.address().port}`,
+          token: () => assert.fail("the token is asked for only once the relay answers"),
+          chain: seal,
+          signal: ctl.signal,
+          connectTimeoutMs: 300,
+          onStatus: (s) => {
+            if (s.step !== "waiting-for-relay") return;
+            waits.push(s.message);
+            if (waits.length === 3) ctl.abort();
+          },
+        }),
+      );
+      await assert.rejects(p, { code: "aborted" });
+      assert.equal(waits.length, 3);
+      assert.ok(waits.every((m) => /did not answer within/.test(m)), waits.join(" | "));
+      assert.ok(Date.now() - t0 < 10_000, `three bounded attempts took ${Date.now() - t0} ms`);
+      assert.ok(held.length >= 3, `${held.length} connections reached the silent server`);
+      assert.equal(rec.frames.length, from, "a frame was sent");
+    } finally {
+      for (const sock of held) sock.destroy();
+      hole.close();
+    }
   });
 
   test("prepared and hashed while the relay is down; signed with one digest when it is back", async () => {
