@@ -14,7 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { chromium } from "playwright-core";
-import { parseArgs, serveStatic } from "./serve.mjs";
+import { parseArgs, serveStatic, status } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = dirname(here);
@@ -227,11 +227,3 @@ async function measureMemory() {
   }
 }
 
-function status(pid) {
-  const out = {};
-  for (const line of readFileSync(`/proc/${pid}/status`, "utf8").split("\n")) {
-    const m = line.match(/^(\w+):\s+(\d+) kB/);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
-}

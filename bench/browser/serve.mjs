@@ -1,8 +1,9 @@
-// What run.mjs, profile-prepare.mjs and startcost.mjs share: their command-line parsing and
-// the loopback static server that hands the bench pages their files. One copy, so that the
-// three scripts cannot drift apart in what they accept or how they serve.
+// What run.mjs, profile-prepare.mjs and startcost.mjs share: their command-line parsing, the
+// loopback static server that hands the bench pages their files, and the reading of a
+// process's memory from /proc. One copy, so that the scripts cannot drift apart in what they
+// accept, how they serve or how they measure.
 
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, resolve, sep } from "node:path";
 
@@ -58,4 +59,14 @@ export async function serveStatic({ mounts = {}, files = {}, handle } = {}) {
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   return { server, base: `http://127.0.0.1:${server.address().port}` };
+}
+
+/** The kB fields of /proc/<pid>/status (VmRSS, VmHWM…), by name. */
+export function status(pid) {
+  const out = {};
+  for (const line of readFileSync(`/proc/${pid}/status`, "utf8").split("\n")) {
+    const m = line.match(/^(\w+):\s+(\d+) kB/);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
 }

@@ -30,7 +30,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "n
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { parseArgs, serveStatic } from "./serve.mjs";
+import { parseArgs, serveStatic, status } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = dirname(here);
@@ -129,15 +129,6 @@ const scenarios = {
 };
 
 // ---- /proc ----
-
-function status(pid) {
-  const out = {};
-  for (const line of readFileSync(`/proc/${pid}/status`, "utf8").split("\n")) {
-    const m = line.match(/^(\w+):\s+(\d+) kB/);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
-}
 
 /** Rss (kB) of the renderer's mappings by kind; wasmBytes picks out the linear memory. */
 function smaps(pid, wasmBytes, dump) {
