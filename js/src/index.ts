@@ -311,9 +311,10 @@ async function signOpen(s: State, o: SignOptions): Promise<SignResult> {
       prep = await prepare(given);
       status({ step: "prepared", message: "The signature is prepared and the document hashed; nothing has been sent yet." });
       status({ step: "connecting" });
-      await client.connectWhenReachable((attempt, cause) =>
-        status({ step: "waiting-for-relay", message: `The relay cannot be reached (attempt ${attempt}: ${cause.message}); the prepared signature is sent when it answers.` }),
-      );
+      await client.connectWhenReachable((attempt, cause) => {
+        const why = cause.code === "connection-lost" ? "cannot be reached" : "is not taking signatures right now";
+        status({ step: "waiting-for-relay", message: `The relay ${why} (attempt ${attempt}: ${cause.message}); the prepared signature is sent when it answers.` });
+      });
       status({ step: "identifying" });
       chain = await client.identify(o.method, o.signer);
       if (sameChain(chain, given)) {

@@ -203,15 +203,17 @@ export class RelayClient {
       this.methods = msg.methods;
       return;
     }
+    sock.close(); // refused: a later attempt opens a new connection
     if (msg.type === P.TypeError) throw new VeilsignError(msg.code, msg.message, msg.retryable);
     throw new VeilsignError("malformed-frame", `the relay sent ${msg.type} before welcome`);
   }
 
   /**
    * Opens the session, waiting for the relay as long as it takes: while it cannot be reached
-   * (offline, relay down), onWait is told and the connection is tried again, backing off
-   * from 250 ms to 3 s, and at once when the browser fires "online". Only the signal (abort,
-   * timeout) or an error that is not a lost connection (a refused token…) ends the wait.
+   * (offline, relay down) or refuses for a while (its store unavailable, too many
+   * connections: the errors it marks retryable), onWait is told and the connection is tried
+   * again, backing off from 250 ms to 3 s, and at once when the browser fires "online". Only
+   * the signal (abort, timeout) or a final refusal (a token it does not accept…) ends the wait.
    */
   async connectWhenReachable(onWait?: (attempt: number, cause: VeilsignError) => void): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -220,7 +222,7 @@ export class RelayClient {
         return;
       } catch (err) {
         this.checkAborted();
-        if (!(err instanceof VeilsignError) || err.code !== "connection-lost") throw err;
+        if (!(err instanceof VeilsignError) || !(err.code === "connection-lost" || err.retryable)) throw err;
         onWait?.(attempt, err);
         await this.pause(Math.min(250 * 2 ** Math.min(attempt - 1, 4), 3000), true);
       }

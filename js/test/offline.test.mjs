@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { WebSocketServer } from "ws";
 import * as veilsign from "../dist/veilsign.js";
 import { assertNoDocumentBytes, demoToken, devRoots, pdf, recordingWebSocket, startRelay } from "./helpers.mjs";
 
@@ -146,6 +147,49 @@ describe("sign({ chain }): prepare before the relay answers", { timeout: 240_000
     }
   });
 
+  test("a relay that refuses for now (a retryable error) is waited for, not given up on", async () => {
+    assert.ok(results[0] && seal, "needs the first signature");
+    // A relay whose store is down: every hello is answered with the real relay's retryable
+    // refusal (relay/internal/server/conn.go), then the connection is closed.
+    const hellos = [];
+    const busy = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    busy.on("connection", (ws) =>
+      ws.on("message", (data) => {
+        hellos.push(JSON.parse(data.toString("utf8")));
+        ws.send(JSON.stringify({ type: "error", code: "unavailable", message: "The relay cannot store sessions right now; try again later.", retryable: true }));
+        ws.close();
+      }),
+    );
+    await new Promise((r) => busy.on("listening", r));
+    try {
+      await veilsign.open(results[0]);
+      const ctl = new AbortController();
+      const waits = [];
+      let tokens = 0;
+      const p = veilsign.sign(
+        pen("B", "Bob Pen", {
+          relay: `ws://127.0.0.1:${busy.address().port}`,
+          token: () => (tokens++, "a-token"), // the stub does not look at it
+          chain: seal,
+          signal: ctl.signal,
+          onStatus: (s) => {
+            if (s.step !== "waiting-for-relay") return;
+            waits.push(s.message);
+            if (waits.length === 3) ctl.abort();
+          },
+        }),
+      );
+      await assert.rejects(p, { code: "aborted" });
+      assert.equal(waits.length, 3);
+      assert.ok(waits.every((m) => /not taking signatures right now.*cannot store sessions/.test(m)), waits.join(" | "));
+      assert.equal(hellos.length, 3, "one hello per attempt");
+      assert.ok(hellos.every((h) => h.type === "hello" && !("resume" in h)));
+      assert.equal(tokens, 1, "the token is fetched once for all attempts");
+    } finally {
+      busy.close();
+    }
+  });
+
   test("prepared and hashed while the relay is down; signed with one digest when it is back", async () => {
     assert.ok(results[0] && seal, "needs the first signature");
     // The relay is still down (previous test); the document is open again from scratch.
@@ -183,6 +227,15 @@ describe("sign({ chain }): prepare before the relay answers", { timeout: 240_000
     const rep = await checkSigned(res.bytes, 2);
     assert.deepEqual(rep.signatures.map((s) => s.method), ["pen", "pen"]);
     results.push(Buffer.from(res.bytes));
+  });
+
+  test("a final refusal (a token the relay does not accept) ends the wait at once", async () => {
+    assert.ok(results[0] && seal, "needs the first signature");
+    await veilsign.open(results[0]);
+    const steps = [];
+    const p = veilsign.sign(pen("B", "Bob Pen", { token: "not-a-token", chain: seal, onStatus: (s) => steps.push(s.step) }));
+    await assert.rejects(p, { code: "unauthorized" });
+    assert.ok(!steps.includes("waiting-for-relay"), steps.join(", "));
   });
 
   test("a chain the relay no longer uses is prepared again with the relay's", async () => {
