@@ -207,12 +207,10 @@ async function measureMemory() {
   const before = await rendererPids();
   const { context, page } = await freshPage();
   try {
-    await page.evaluate((u) => bench.loadDocument(u), docURL);
-    const fresh = [...(await rendererPids())].filter((p) => !before.has(p));
-    // The page's renderer is the new one holding the document (Chromium may also start a spare).
-    const pid = fresh.map((p) => ({ p, rss: status(p).VmRSS ?? 0 })).sort((a, b) => b.rss - a.rss)[0]?.p;
-    if (!pid) return { error: "no new renderer process found" };
     const gc = await context.newCDPSession(page);
+    const pid = await pageRenderer(page, gc, before);
+    if (!pid) return { error: "no new renderer process found" };
+    await page.evaluate((u) => bench.loadDocument(u), docURL);
     await gc.send("HeapProfiler.collectGarbage");
     writeFileSync(`/proc/${pid}/clear_refs`, "5");
     const baseline = status(pid).VmRSS;
@@ -227,3 +225,25 @@ async function measureMemory() {
   }
 }
 
+/**
+ * The PID of page's renderer process: of the renderers that came with the page (Chromium may
+ * also start a spare, and keep the one of the page's first, empty document for a while), the
+ * one whose RSS grows when the page fills a 32 MB buffer, which is then dropped and collected.
+ * (The largest RSS is no sign with a small document: the smoke run's 1 MB.)
+ */
+async function pageRenderer(page, gc, before) {
+  const fresh = [...(await rendererPids())].filter((p) => !before.has(p));
+  const rss = (p) => {
+    try {
+      return status(p).VmRSS;
+    } catch {
+      return 0; // gone meanwhile
+    }
+  };
+  const rss0 = new Map(fresh.map((p) => [p, rss(p)]));
+  await page.evaluate(() => (globalThis.marker = new Uint8Array(32 << 20).fill(1)).length);
+  const grown = fresh.map((p) => ({ p, kb: rss(p) - rss0.get(p) })).sort((a, b) => b.kb - a.kb)[0];
+  await page.evaluate(() => delete globalThis.marker);
+  await gc.send("HeapProfiler.collectGarbage");
+  return grown?.kb > 16 << 10 ? grown.p : 0;
+}
