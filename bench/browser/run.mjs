@@ -2,8 +2,9 @@
 // playwright-core: open+prepare+digest in the veilsign worker against the browser's SHA-256
 // floor (crypto.subtle.digest and hash-wasm, in a worker) and against the peers
 // (@libpdf/core, zgapdfsigner) on the same file; the cold start to ready; the renderer's
-// peak memory while the worker opens and prepares. Prints one JSON object on stdout;
-// progress goes to stderr. Everything is served from 127.0.0.1.
+// peak private memory while the worker starts, opens and prepares, against a worker that only
+// hashes a copy of the document. Prints one JSON object on stdout; progress goes to stderr.
+// Everything is served from 127.0.0.1.
 //
 //   node browser/run.mjs --doc out/docs/doc-50MB.pdf --cert c.der --key k.pk8 \
 //     [--p12 signer.p12 --p12-pass bench] [--runs 3] [--peer-runs 2] [--cold-runs 5] \
@@ -14,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { chromium } from "playwright-core";
-import { parseArgs, serveStatic, status } from "./serve.mjs";
+import { parseArgs, privateKB, serveStatic, status } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = dirname(here);
@@ -183,47 +184,143 @@ try {
   result.coldStart = { best: Math.min(...cold.map((c) => c.initializeMs)), runs: cold };
 
   // Memory varies from run to run (V8 tiers WASM code up in the background): the median of
-  // up to three fresh pages, with every run's figure beside it.
+  // up to three fresh pages for ours and as many for the floor, taken in turn, with every run's
+  // figure beside it.
   const memRuns = Math.min(3, Number(opt["cold-runs"]));
-  log(`worker peak memory, median of ${memRuns}`);
-  const mem = [];
-  for (let i = 0; i < memRuns; i++) mem.push(await measureMemory());
-  const ok = mem.filter((m) => !m.error).sort((a, b) => a.extraMB - b.extraMB);
-  result.memory = ok.length ? { ...ok[(ok.length - 1) >> 1], runsExtraMB: mem.map((m) => m.extraMB ?? m.error) } : mem[0];
+  log(`worker peak memory, ours and the floor, median of ${memRuns}`);
+  const ours = [];
+  const floor = [];
+  for (let i = 0; i < memRuns; i++) {
+    ours.push(
+      await measurePeak([
+        ["ready", (page) => page.evaluate(() => bench.startVeilsign())],
+        ["done", (page) => page.evaluate((u) => bench.oursOnce(u), "/cert.der")],
+      ]),
+    );
+    floor.push(await measurePeak([["done", (page) => page.evaluate(() => bench.floorDigest())]]));
+  }
+  result.memory = medianRun(ours);
+  result.memoryFloor = medianRun(floor);
 } finally {
   await browser.close();
   server.close();
 }
 process.stdout.write(JSON.stringify(result) + "\n");
 
+function mb(kb) {
+  return kb / 1024;
+}
+
 /**
- * The renderer's peak RSS (VmHWM) while a fresh veilsign worker starts, opens and prepares
- * the document, minus its RSS just before, with the page already holding its own copy of
- * the document (the caller's bytes, not the worker's). Workers run in their page's
- * renderer process, so this is the worker's memory plus whatever the page allocates meanwhile
- * (the buffer it fills and transfers). The high-water mark is reset (clear_refs 5) first.
+ * The renderer's peak memory while steps ([name, fn(page)] in order) run on a fresh page that
+ * already holds its own copy of the document (the caller's bytes), above the renderer's memory
+ * just before the first step. Workers run in their page's renderer process, so this is the
+ * workers' memory plus whatever the page allocates meanwhile (the buffer it fills and hands
+ * over). For each step, figures in MB so far:
+ *   extraMB            the private footprint's peak: max(sampledExtraMB, lowerBoundExtraMB)
+ *   sampledExtraMB     the largest RssAnon + VmSwap sampled while the steps ran
+ *   lowerBoundExtraMB  VmHWM − RssFile − RssShmem, read after the step
+ *   rssExtraMB         VmHWM − VmRSS before: the peak RSS, shared program pages included
+ *   samples, maxGapMs  how often the sampler looked
+ * The high-water mark is reset (clear_refs 5) just before the baseline is read.
  */
-async function measureMemory() {
+async function measurePeak(steps) {
   const before = await rendererPids();
   const { context, page } = await freshPage();
   try {
-    await page.evaluate((u) => bench.loadDocument(u), docURL);
-    const fresh = [...(await rendererPids())].filter((p) => !before.has(p));
-    // The page's renderer is the new one holding the document (Chromium may also start a spare).
-    const pid = fresh.map((p) => ({ p, rss: status(p).VmRSS ?? 0 })).sort((a, b) => b.rss - a.rss)[0]?.p;
-    if (!pid) return { error: "no new renderer process found" };
     const gc = await context.newCDPSession(page);
+    const pid = await pageRenderer(page, gc, before);
+    if (!pid) return { error: "no new renderer process found" };
+    await page.evaluate((u) => bench.loadDocument(u), docURL);
     await gc.send("HeapProfiler.collectGarbage");
     writeFileSync(`/proc/${pid}/clear_refs`, "5");
-    const baseline = status(pid).VmRSS;
-    await page.evaluate(() => bench.startVeilsign());
-    const ready = status(pid).VmHWM;
-    await page.evaluate((u) => bench.oursOnce(u), "/cert.der");
-    const peak = status(pid).VmHWM;
-    const mb = (kb) => kb / 1024;
-    return { pid, baselineMB: mb(baseline), peakMB: mb(peak), readyExtraMB: mb(ready - baseline), extraMB: mb(peak - baseline) };
+    const base = status(pid);
+    const out = { pid, baselineMB: mb(base.VmRSS), privateBaselineMB: mb(privateKB(base)) };
+    const seen = { peakKB: 0, samples: 0, maxGapMs: 0 };
+    for (const [name, fn] of steps) {
+      await samplePrivate(pid, () => fn(page), seen);
+      const s = status(pid);
+      // The kernel keeps no high-water mark of RssAnon, so the sampler may miss a short peak.
+      // VmHWM is the peak of RssAnon + RssFile + RssShmem, and file and shared pages only grow
+      // during a run, so at that peak RssAnon was at least VmHWM − RssFile − RssShmem as read
+      // now. The figure is the larger of the two: a missed sample can only make it worse, never
+      // better (and should those pages shrink meanwhile, this bound overstates, again worse).
+      const lowerKB = s.VmHWM - s.RssFile - s.RssShmem;
+      out[name] = {
+        extraMB: mb(Math.max(seen.peakKB, lowerKB) - privateKB(base)),
+        sampledExtraMB: mb(seen.peakKB - privateKB(base)),
+        lowerBoundExtraMB: mb(lowerKB - privateKB(base)),
+        rssExtraMB: mb(s.VmHWM - base.VmRSS),
+        samples: seen.samples,
+        maxGapMs: seen.maxGapMs,
+      };
+    }
+    return out;
   } finally {
     await context.close();
   }
 }
 
+/**
+ * The PID of page's renderer process: of the renderers that came with the page (Chromium may
+ * also start a spare, and keep the one of the page's first, empty document for a while), the
+ * one whose RSS grows when the page fills a 32 MB buffer, which is then dropped and collected.
+ * (The largest RSS is no sign with a small document: the smoke run's 1 MB.)
+ */
+async function pageRenderer(page, gc, before) {
+  const fresh = [...(await rendererPids())].filter((p) => !before.has(p));
+  const rss = (p) => {
+    try {
+      return status(p).VmRSS;
+    } catch {
+      return 0; // gone meanwhile
+    }
+  };
+  const rss0 = new Map(fresh.map((p) => [p, rss(p)]));
+  await page.evaluate(() => (globalThis.marker = new Uint8Array(32 << 20).fill(1)).length);
+  const grown = fresh.map((p) => ({ p, kb: rss(p) - rss0.get(p) })).sort((a, b) => b.kb - a.kb)[0];
+  await page.evaluate(() => delete globalThis.marker);
+  await gc.send("HeapProfiler.collectGarbage");
+  return grown?.kb > 16 << 10 ? grown.p : 0;
+}
+
+/**
+ * Samples the private footprint of pid from this process, about every millisecond, for as long
+ * as work() is in flight (one sample before it starts and one after it ends), into seen: the
+ * largest (kB), how many samples and the longest gap between two (ms).
+ */
+async function samplePrivate(pid, work, seen) {
+  let last = performance.now();
+  const sample = () => {
+    seen.peakKB = Math.max(seen.peakKB, privateKB(status(pid)));
+    const now = performance.now();
+    seen.maxGapMs = Math.max(seen.maxGapMs, now - last);
+    seen.samples++;
+    last = now;
+  };
+  let done = false;
+  sample();
+  const sampler = (async () => {
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 1));
+      sample();
+    }
+  })();
+  try {
+    return await work();
+  } finally {
+    done = true;
+    await sampler;
+  }
+}
+
+/** The run whose final extraMB is the median, with every run's final figures beside it. */
+function medianRun(runs) {
+  const ok = runs.filter((r) => !r.error).sort((a, b) => a.done.extraMB - b.done.extraMB);
+  if (!ok.length) return runs[0];
+  return {
+    ...ok[(ok.length - 1) >> 1],
+    runsExtraMB: runs.map((r) => r.done?.extraMB ?? r.error),
+    runsRssExtraMB: runs.map((r) => r.done?.rssExtraMB ?? r.error),
+  };
+}

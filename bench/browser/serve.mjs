@@ -70,3 +70,12 @@ export function status(pid) {
   }
   return out;
 }
+
+/**
+ * Chromium's "private memory footprint" of a process on Linux, in kB, from status(pid): RssAnon +
+ * VmSwap (see bench/README.md). File-backed pages (the browser's own program paged in) and
+ * shared memory are not in it.
+ */
+export function privateKB(s) {
+  return s.RssAnon + (s.VmSwap ?? 0);
+}

@@ -1,5 +1,5 @@
 // What starting the veilsign worker costs in renderer memory, step by step, in Debian's
-// Chromium (the breakdown behind run.mjs's readyExtraMB). Prints a table per scenario on
+// Chromium (the breakdown behind run.mjs's worker peak memory). Prints a table per scenario on
 // stderr and every run's figures as JSON on stdout.
 //
 //   node browser/startcost.mjs [--dist ../js/dist] [--runs 3] [--settle-ms 1500]
@@ -18,7 +18,9 @@
 // that buffer is dropped and the page collected (gc(), hence --expose-gc, which changes
 // nothing else), the renderer's high-water mark is reset (clear_refs 5) and the baseline
 // read. After every step and a settle pause (V8 compiles and tiers up in the background)
-// the renderer's VmRSS and VmHWM are read from /proc, and /proc/<pid>/smaps is split into:
+// the renderer's VmRSS and VmHWM and its private footprint (RssAnon + VmSwap, what run.mjs
+// reports: Chromium's measure, without file-backed or shared pages) are read from /proc, and
+// /proc/<pid>/smaps is split into:
 //   code   anonymous executable mappings (V8's JIT code: wasm Liftoff/TurboFan and JS)
 //   wasm   the read-write mapping whose size is the instance's linear memory
 //   anon   all other anonymous mappings (V8 heaps, ArrayBuffers, malloc, wire bytes, stacks)
@@ -30,7 +32,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "n
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { parseArgs, serveStatic, status } from "./serve.mjs";
+import { parseArgs, privateKB, serveStatic, status } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = dirname(here);
@@ -164,7 +166,7 @@ function figures(pid, b, wasmBytes, dump) {
   const s = status(pid);
   const c = smaps(pid, wasmBytes, dump);
   const mb = (kb) => +(kb / 1024).toFixed(1);
-  return { rss: mb(s.VmRSS - b.s.VmRSS), hwm: mb(s.VmHWM - b.s.VmRSS), code: mb(c.code - b.c.code), wasm: mb(c.wasm), anon: mb(c.anon - b.c.anon), file: mb(c.file - b.c.file) };
+  return { rss: mb(s.VmRSS - b.s.VmRSS), hwm: mb(s.VmHWM - b.s.VmRSS), private: mb(privateKB(s) - privateKB(b.s)), code: mb(c.code - b.c.code), wasm: mb(c.wasm), anon: mb(c.anon - b.c.anon), file: mb(c.file - b.c.file) };
 }
 
 function baseline(pid, dump) {
@@ -314,7 +316,7 @@ async function runPlaywright(name, scenario, r) {
 // ---- main ----
 
 const out = { driver: opt.driver, jsFlags, wasmBytes: statSync(join(opt.dist, "veilsign.wasm")).size, scenarios: {} };
-const cols = ["ms", "rss", "hwm", "code", "wasm", "anon", "file"];
+const cols = ["ms", "rss", "hwm", "private", "code", "wasm", "anon", "file"];
 const med = (xs) => xs.slice().sort((a, b) => a - b)[(xs.length - 1) >> 1];
 try {
   for (const name of opt.scenarios.split(",")) {
@@ -327,9 +329,9 @@ try {
       all.push(await (opt.driver === "plain" ? runPlain : runPlaywright)(name, scenario, r));
     }
     out.scenarios[name] = all;
-    console.error(`\n${name} (${opt.driver}, median of ${all.length}; MB above baseline: renderer rss and hwm, then smaps rss by kind)`);
-    console.error("step".padEnd(32) + cols.map((h) => h.padStart(7)).join(""));
-    for (const [i, [step]] of steps.entries()) console.error(step.padEnd(32) + cols.map((k) => String(med(all.map((a) => a.rows[i][k]))).padStart(7)).join(""));
+    console.error(`\n${name} (${opt.driver}, median of ${all.length}; MB above baseline: renderer rss, hwm and private footprint, then smaps rss by kind)`);
+    console.error("step".padEnd(32) + cols.map((h) => h.padStart(8)).join(""));
+    for (const [i, [step]] of steps.entries()) console.error(step.padEnd(32) + cols.map((k) => String(med(all.map((a) => a.rows[i][k]))).padStart(8)).join(""));
   }
 } finally {
   await browser?.close();
