@@ -93,11 +93,14 @@ export function isNode(): boolean {
   return typeof p?.versions?.node === "string";
 }
 
-/** Starts the core where options ask: a worker (default) or this thread. */
-export async function openChannel(workerURL: URL, useWorker: boolean, name: string): Promise<Channel> {
+/**
+ * Starts the core where options ask: a worker (default) or this thread, with the Core class
+ * given (where import() is not allowed: service workers) or else imported from workerURL.
+ */
+export async function openChannel(workerURL: URL, useWorker: boolean, name: string, inlineCore?: new () => object): Promise<Channel> {
   if (!useWorker) {
-    const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ workerURL.href)) as { Core: new () => Core };
-    return new InlineChannel(new mod.Core());
+    const CoreClass = (inlineCore ?? ((await import(/* @vite-ignore */ /* webpackIgnore: true */ workerURL.href)) as { Core: new () => object }).Core) as new () => Core;
+    return new InlineChannel(new CoreClass());
   }
   if (typeof Worker === "function") {
     const w = new Worker(workerURL, { type: "module", name });

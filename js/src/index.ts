@@ -67,7 +67,7 @@ async function start(options: InitializeOptions): Promise<State> {
   const workerURL = new URL(options.workerURL ?? "./veilsign-worker.js", import.meta.url);
   const useWorker = options.worker ?? true;
   // The worker starts while the module compiles.
-  const channel = await openChannel(workerURL, useWorker, WORKER_NAME);
+  const channel = await openChannel(workerURL, useWorker, WORKER_NAME, options.core);
   try {
     const module = options.wasmModule ?? (await loadModule(wasmURL, workerURL, useWorker).catch(compileError));
     const { version } = await channel.call("init", { module });

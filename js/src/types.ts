@@ -166,6 +166,12 @@ export interface InitializeOptions {
    * the core then runs on the calling thread.
    */
   worker?: boolean;
+  /**
+   * With worker: false, the core's class, imported by the caller from veilsign-worker.js
+   * (`import { Core } from "veilsign/worker"`), instead of loading that module with import():
+   * an MV3 extension's service worker must, since import() is not allowed there.
+   */
+  core?: new () => object;
   /** The WebSocket to reach the relay with; default globalThis.WebSocket, or the ws package in Node 20. */
   WebSocket?: WebSocketConstructor;
 }

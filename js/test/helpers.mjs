@@ -18,15 +18,16 @@ export function pdf(name) {
 }
 
 /**
- * Builds the relay binary once into a temp dir and starts `relay serve --demo` on a free port.
+ * Builds the relay binary once into a temp dir and starts `relay serve --demo` on a free port
+ * (env: more variables for it, such as VEILSIGN_ORIGINS).
  * stop() ends it and removes the dir; kill() only ends it, and restart() starts it again on
  * the same address with the same store and dev PKI (a relay outage and its return).
  */
-export async function startRelay({ timeoutMs = 60_000 } = {}) {
+export async function startRelay({ timeoutMs = 60_000, env: extraEnv = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "veilsign-relay-"));
   const bin = join(dir, "relay");
   execFileSync(process.env.GO ?? "go", ["build", "-o", bin, "./relay"], { cwd: repoDir, stdio: "inherit" });
-  const env = { ...process.env, VEILSIGN_DEV_DIR: join(dir, "dev") };
+  const env = { ...process.env, ...extraEnv, VEILSIGN_DEV_DIR: join(dir, "dev") };
   let proc = await runRelay(bin, dir, env, "127.0.0.1:0", timeoutMs);
   const kill = async () => {
     const child = proc.child;

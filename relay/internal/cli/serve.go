@@ -80,7 +80,7 @@ func Serve(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.addr, "addr", env("VEILSIGN_ADDR", "127.0.0.1:8080"), "listen address (VEILSIGN_ADDR)")
 	fs.StringVar(&f.store, "store", env("VEILSIGN_STORE", "sqlite:veilsign-relay.db"), "sqlite:PATH or postgres://… (VEILSIGN_STORE)")
 	fs.StringVar(&f.tsaURLs, "tsa", env("VEILSIGN_TSA", ""), "RFC 3161 TSA URLs, comma-separated, tried in order (VEILSIGN_TSA)")
-	fs.StringVar(&f.origins, "origins", env("VEILSIGN_ORIGINS", ""), "allowed page origins, comma-separated host patterns (VEILSIGN_ORIGINS)")
+	fs.StringVar(&f.origins, "origins", env("VEILSIGN_ORIGINS", ""), "allowed page origins, comma-separated host patterns, or origins with a scheme such as chrome-extension://<id> (VEILSIGN_ORIGINS)")
 	fs.StringVar(&f.audience, "audience", env("VEILSIGN_AUDIENCE", "veilsign-relay"), "the aud claim session tokens must carry (VEILSIGN_AUDIENCE)")
 	fs.StringVar(&f.hmac, "token-hmac", env("VEILSIGN_TOKEN_HMAC", ""), "HMAC-SHA256 secret of the portal's session tokens (VEILSIGN_TOKEN_HMAC)")
 	fs.StringVar(&f.ed25519, "token-ed25519", env("VEILSIGN_TOKEN_ED25519", ""), "base64 Ed25519 public keys of portals, comma-separated (VEILSIGN_TOKEN_ED25519)")

@@ -42,7 +42,8 @@ type Config struct {
 	Validation Validator
 	Log        *slog.Logger
 	// Origins are the allowed page origins (host patterns such as "portal.example.be" or
-	// "localhost:*"); a browser connection from any other origin is refused. Native
+	// "localhost:*", or patterns with a scheme such as "chrome-extension://<id>" for a
+	// browser extension); a browser connection from any other origin is refused. Native
 	// clients send no Origin header and are let through to the token check.
 	Origins []string
 	// Prices per method, in credits, booked for each signature (OKSign's creditsinfo).
