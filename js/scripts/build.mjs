@@ -57,5 +57,7 @@ await esbuild.build({
   // wasm_exec.js's licence header is a plain comment, which bundling drops: keep the notice.
   banner: { js: "/*! Includes Go's misc/wasm wasm_exec.js: Copyright 2018 The Go Authors. BSD-style licence, https://go.dev/LICENSE */" },
 });
+// Declarations of sources since removed must not ship: emit into a clean directory.
+rmSync(join(dist, "types"), { recursive: true, force: true });
 execFileSync(process.execPath, [join(pkg, "node_modules", "typescript", "bin", "tsc"), "-p", join(pkg, "tsconfig.json")], { stdio: "inherit" });
 for (const f of ["veilsign.js", "veilsign-worker.js"]) console.log(`${f}: ${(statSync(join(dist, f)).size / 1e3).toFixed(1)} kB`);
