@@ -1,10 +1,12 @@
 // The core on the calling thread (initialize({ worker: false }), as in an MV3 service
 // worker), in a context without WebCrypto's subtle (as on a plain-HTTP origin): Go hashes,
-// reports its progress, and the signature still verifies.
+// reports its progress, and the signature still verifies. Then the core's class given
+// (initialize({ worker: false, core })), which needs no import().
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as veilsign from "../dist/veilsign.js";
+import { Core } from "../dist/veilsign-worker.js";
 import { demoToken, pdf, recordingWebSocket, startRelay } from "./helpers.mjs";
 
 let relay;
@@ -56,4 +58,20 @@ test("without crypto.subtle Go hashes, with progress", { timeout: 120_000 }, asy
   } finally {
     delete globalThis.crypto.subtle;
   }
+});
+
+test("initialize({ worker: false, core }) runs the class given, importing nothing (as an MV3 service worker must)", async () => {
+  veilsign.terminate();
+  let made = 0;
+  class Counted extends Core {
+    constructor() {
+      super();
+      made++;
+    }
+  }
+  // A worker module that does not exist: import() of it would fail.
+  await veilsign.initialize({ worker: false, core: Counted, workerURL: new URL("./no-such-worker.js", import.meta.url) });
+  assert.equal(made, 1);
+  const rep = await veilsign.verify(pdf("signed-pdfsig-existing-field.pdf"));
+  assert.equal(rep.signatures.length, 1);
 });
