@@ -64,6 +64,32 @@ async function until(cond, what, ms = 30_000) {
   }
 }
 
+/**
+ * sign() with the seal chain against relayURL, aborted at the third "waiting-for-relay";
+ * resolves to those three messages once sign() has rejected with "aborted".
+ */
+async function waitThreeTimes(doc, seal, relayURL, extra) {
+  await veilsign.open(doc);
+  const ctl = new AbortController();
+  const waits = [];
+  const p = veilsign.sign(
+    pen("B", "Bob Pen", {
+      relay: relayURL,
+      chain: seal,
+      signal: ctl.signal,
+      onStatus: (s) => {
+        if (s.step !== "waiting-for-relay") return;
+        waits.push(s.message);
+        if (waits.length === 3) ctl.abort();
+      },
+      ...extra,
+    }),
+  );
+  await assert.rejects(p, { code: "aborted" });
+  assert.equal(waits.length, 3);
+  return waits;
+}
+
 describe("sign({ chain }): prepare before the relay answers", { timeout: 240_000 }, () => {
   const original = pdf("libreoffice-7.4-writer-xref-table.pdf");
   const results = [];
@@ -116,27 +142,12 @@ describe("sign({ chain }): prepare before the relay answers", { timeout: 240_000
     const hole = createServer((sock) => held.push(sock));
     await new Promise((r) => hole.listen(0, "127.0.0.1", r));
     try {
-      await veilsign.open(results[0]);
       const from = rec.frames.length;
-      const ctl = new AbortController();
-      const waits = [];
       const t0 = Date.now();
-      const p = veilsign.sign(
-        pen("B", "Bob Pen", {
-          relay: `ws://127.0.0.1:${hole.address().port}`,
-          token: () => assert.fail("the token is asked for only once the relay answers"),
-          chain: seal,
-          signal: ctl.signal,
-          connectTimeoutMs: 300,
-          onStatus: (s) => {
-            if (s.step !== "waiting-for-relay") return;
-            waits.push(s.message);
-            if (waits.length === 3) ctl.abort();
-          },
-        }),
-      );
-      await assert.rejects(p, { code: "aborted" });
-      assert.equal(waits.length, 3);
+      const waits = await waitThreeTimes(results[0], seal, `ws://127.0.0.1:${hole.address().port}`, {
+        token: () => assert.fail("the token is asked for only once the relay answers"),
+        connectTimeoutMs: 300,
+      });
       assert.ok(waits.every((m) => /did not answer within/.test(m)), waits.join(" | "));
       assert.ok(Date.now() - t0 < 10_000, `three bounded attempts took ${Date.now() - t0} ms`);
       assert.ok(held.length >= 3, `${held.length} connections reached the silent server`);
@@ -162,25 +173,10 @@ describe("sign({ chain }): prepare before the relay answers", { timeout: 240_000
     );
     await new Promise((r) => busy.on("listening", r));
     try {
-      await veilsign.open(results[0]);
-      const ctl = new AbortController();
-      const waits = [];
       let tokens = 0;
-      const p = veilsign.sign(
-        pen("B", "Bob Pen", {
-          relay: `ws://127.0.0.1:${busy.address().port}`,
-          token: () => (tokens++, "a-token"), // the stub does not look at it
-          chain: seal,
-          signal: ctl.signal,
-          onStatus: (s) => {
-            if (s.step !== "waiting-for-relay") return;
-            waits.push(s.message);
-            if (waits.length === 3) ctl.abort();
-          },
-        }),
-      );
-      await assert.rejects(p, { code: "aborted" });
-      assert.equal(waits.length, 3);
+      const waits = await waitThreeTimes(results[0], seal, `ws://127.0.0.1:${busy.address().port}`, {
+        token: () => (tokens++, "a-token"), // the stub does not look at it
+      });
       assert.ok(waits.every((m) => /not taking signatures right now.*cannot store sessions/.test(m)), waits.join(" | "));
       assert.equal(hellos.length, 3, "one hello per attempt");
       assert.ok(hellos.every((h) => h.type === "hello" && !("resume" in h)));
