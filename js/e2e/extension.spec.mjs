@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -49,7 +49,7 @@ function writeExtension(to) {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "veilsign-extension-"));
   const ext = join(dir, "ext");
-  spawnSync("mkdir", [ext]);
+  mkdirSync(ext);
   writeExtension(ext);
   context = await chromium.launchPersistentContext(join(dir, "profile"), {
     executablePath: chromiumPath,

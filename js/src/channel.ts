@@ -99,7 +99,8 @@ export function isNode(): boolean {
  */
 export async function openChannel(workerURL: URL, useWorker: boolean, name: string, inlineCore?: new () => object): Promise<Channel> {
   if (!useWorker) {
-    const CoreClass = (inlineCore ?? ((await import(/* @vite-ignore */ /* webpackIgnore: true */ workerURL.href)) as { Core: new () => object }).Core) as new () => Core;
+    const given = inlineCore as (new () => Core) | undefined;
+    const CoreClass = given ?? ((await import(/* @vite-ignore */ /* webpackIgnore: true */ workerURL.href)) as { Core: new () => Core }).Core;
     return new InlineChannel(new CoreClass());
   }
   if (typeof Worker === "function") {

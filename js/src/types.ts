@@ -162,8 +162,8 @@ export interface InitializeOptions {
   workerURL?: string | URL;
   /**
    * Run the core in a Web Worker (worker_threads in Node) so the page never freezes.
-   * Default true. Set false where workers are not available, e.g. an MV3 service worker:
-   * the core then runs on the calling thread.
+   * Default true. Set false where workers are not available: the core then runs on the
+   * calling thread (in an MV3 service worker, give `core` too).
    */
   worker?: boolean;
   /**
