@@ -125,8 +125,7 @@ export type DocumentInput = Uint8Array | ArrayBuffer | Blob;
 export async function open(input: DocumentInput): Promise<DocumentInfo> {
   const { channel } = await ready();
   const length = input instanceof Uint8Array || input instanceof ArrayBuffer ? input.byteLength : sizeOf(input);
-  const buffer = new ArrayBuffer(length + ROOM);
-  await copyInto(new Uint8Array(buffer), input);
+  const buffer = await copyInto(new ArrayBuffer(length + ROOM), input);
   const info = await channel.call("open", { buffer, length }, [buffer]);
   current = info;
   return info;
@@ -137,19 +136,56 @@ function sizeOf(input: unknown): number {
   throw new VeilsignError("bad-argument", "The document must be a Uint8Array, an ArrayBuffer or a Blob.");
 }
 
-/** Copies the input to the start of dst; a Blob (a File) is streamed so it is never held twice. */
-async function copyInto(dst: Uint8Array, input: DocumentInput): Promise<void> {
-  if (input instanceof Uint8Array) return dst.set(input);
-  if (input instanceof ArrayBuffer) return dst.set(new Uint8Array(input));
-  const reader = input.stream().getReader();
-  let at = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (at + value.length > input.size) throw new VeilsignError("bad-argument", "The Blob changed size while it was read.");
-    dst.set(value, at);
-    at += value.length;
+/**
+ * Copies the input to the start of buffer; a Blob (a File) is streamed so that it is never
+ * held twice. Returns the buffer that holds the copy: the same one, or, when the Blob's
+ * stream read into it (BYOB), the new ArrayBuffer object the reads moved it to.
+ */
+async function copyInto(buffer: ArrayBuffer, input: DocumentInput): Promise<ArrayBuffer> {
+  const dst = new Uint8Array(buffer);
+  if (input instanceof Uint8Array) return dst.set(input), buffer;
+  if (input instanceof ArrayBuffer) return dst.set(new Uint8Array(input)), buffer;
+  const size = input.size;
+  const stream = input.stream();
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream here: chunks are read and copied.
   }
+  const changed = () => new VeilsignError("bad-argument", "The file changed size while it was read: pick it again.");
+  let at = 0;
+  try {
+    if (byob) {
+      // The stream writes into the buffer itself: no chunk of the file is allocated and left
+      // for the garbage collector (a 200 MB file read in chunks leaves ~150 MB of them, in
+      // the same process as the worker's copy, until a collection).
+      while (at < size) {
+        const { done, value } = await byob.read(new Uint8Array(buffer, at, Math.min(size - at, 1 << 20)));
+        if (value) {
+          buffer = value.buffer as ArrayBuffer; // the read moved the buffer: this is it now
+          at += value.byteLength;
+        }
+        if (done) break;
+      }
+      byob.releaseLock();
+    } else {
+      const reader = stream.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (at + value.length > size) throw changed();
+        dst.set(value, at);
+        at += value.length;
+      }
+    }
+  } catch (err) {
+    if (err instanceof VeilsignError) throw err;
+    // A file changed or removed on disk after it was picked fails here (NotReadableError).
+    throw new VeilsignError("bad-argument", `The file could not be read: ${err instanceof Error ? err.message : String(err)}. Pick it again.`);
+  }
+  if (at !== size) throw changed();
+  return buffer;
 }
 
 /** The signature fields of the open document. */

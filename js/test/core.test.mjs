@@ -98,6 +98,51 @@ describe("error codes", () => {
     await assert.rejects(veilsign.verify(pdf("signed-pdfsig-existing-field.pdf"), { roots: "nope" }), { code: "bad-argument" });
   });
 
+  test("a Blob is copied exactly, read into the buffer (BYOB) or, where its stream cannot, in chunks", async () => {
+    const bytes = pdf("signed-pdfsig-add-signature-libreoffice.pdf");
+    // Parts that do not line up with the stream's chunks or the reads.
+    const parts = [bytes.subarray(0, 1000), bytes.subarray(1000, 300_001), bytes.subarray(300_001)];
+    const modes = [];
+    // Records how the package reads it; the second kind's stream is not a byte stream.
+    class Watched extends Blob {
+      stream() {
+        const s = super.stream();
+        const get = s.getReader.bind(s);
+        s.getReader = (o) => (modes.push(o?.mode ?? "default"), get(o));
+        return s;
+      }
+    }
+    class Chunked extends Blob {
+      stream() {
+        const r = super.stream().getReader();
+        const s = new ReadableStream({
+          async pull(c) {
+            const { done, value } = await r.read();
+            if (done) c.close();
+            else c.enqueue(value);
+          },
+        });
+        const get = s.getReader.bind(s);
+        s.getReader = (o) => (modes.push(o?.mode ?? "default"), get(o));
+        return s;
+      }
+    }
+    for (const [blob, reads] of [
+      [new Watched(parts), ["byob"]],
+      [new Chunked(parts), ["byob", "default"]],
+    ]) {
+      modes.length = 0;
+      const info = await veilsign.open(blob);
+      assert.deepEqual(modes, reads);
+      assert.equal(info.size, bytes.length);
+      // The signature covers the whole file but its /Contents: one wrong byte and it breaks.
+      const rep = await veilsign.verify();
+      assert.equal(rep.signatures.length, 1);
+      assert.equal(rep.signatures[0].integrity, "valid", JSON.stringify(rep.signatures[0]));
+      assert.equal(rep.signatures[0].coversWholeDocument, true);
+    }
+  });
+
   test("a Blob opens like bytes", async () => {
     const bytes = pdf("pdftex-1.40-pdf14-xref-table.pdf");
     const info = await veilsign.open(new Blob([bytes]));
