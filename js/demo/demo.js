@@ -25,7 +25,10 @@ const signers = [
   { label: "C", name: "Chloé Tan", email: "chloe@example.be", capacity: "", method: "tan", phone: "+32470123456", field: null, signed: false },
 ];
 
-let doc = null; // { name, size, bytes (Uint8Array, after the first signature), info }
+// source is the document as a Blob: the file picked, then each signed result. The page never
+// holds the document's bytes: the core's worker has its copy, pdf.js reads ranges of the
+// Blob, and the browser keeps a large Blob out of the page's memory.
+let doc = null; // { name, size, source (Blob), info }
 let pages = []; // { number, viewport, el }
 let placing = null; // the signer whose field is being placed
 let busy = false;
@@ -140,12 +143,29 @@ function buildPlan() {
 
 // ---- pages and field placement ------------------------------------------------------------
 
-async function renderPages(bytes) {
+/**
+ * pdf.js's source for a Blob: it asks for the ranges it parses (the cross-reference table,
+ * the pages it renders) and gets slices of the Blob, instead of a copy of the whole document
+ * in the page and another in its worker (for a 200 MB file, 400 MB the tab does not have).
+ */
+function rangeSource(blob) {
+  const transport = new pdfjs.PDFDataRangeTransport(blob.size, null);
+  transport.requestDataRange = (begin, end) => {
+    blob
+      .slice(begin, end)
+      .arrayBuffer()
+      .then((b) => transport.onDataRange(begin, new Uint8Array(b)))
+      .catch((err) => console.error(`pdf.js range ${begin}-${end}: ${describe(err)}`));
+  };
+  // No background fetching of the rest: rendering needs only what it asks for.
+  return { range: transport, disableAutoFetch: true, disableStream: true, rangeChunkSize: 256 << 10 };
+}
+
+async function renderPages(blob) {
   const box = $("pages");
   box.replaceChildren();
   pages = [];
-  // pdf.js takes its own copy to its worker.
-  const task = pdfjs.getDocument({ data: bytes.slice(), isEvalSupported: false });
+  const task = pdfjs.getDocument({ ...rangeSource(blob), isEvalSupported: false });
   const pdf = await task.promise;
   try {
     const n = Math.min(pdf.numPages, MAX_PAGES);
@@ -278,7 +298,7 @@ async function openFile(file) {
     status(`Opening ${file.name}…`, null);
     await ready;
     const info = await veilsign.open(file); // streamed into the worker's buffer
-    doc = { name: file.name, size: file.size, bytes: null, info };
+    doc = { name: file.name, size: file.size, source: file, info };
     planLocked = false;
     for (const s of signers) Object.assign(s, { field: null, signed: false });
     $("download").hidden = true;
@@ -286,9 +306,7 @@ async function openFile(file) {
     renderSigners();
     updatePen();
     status("Rendering the pages…", null);
-    // pdf.js needs the bytes in the page: read them once for it (the worker has its own copy).
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    await renderPages(bytes);
+    await renderPages(file);
     if (info.signed) await showReport();
     else $("report").hidden = true;
     status(`Opened ${file.name}. Place the signers' fields, then sign.`);
@@ -364,11 +382,15 @@ async function signAs(s) {
     rememberChain(s.method, sub, result.chain);
     s.signed = true;
     planLocked = true;
-    doc.bytes = result.bytes;
-    doc.size = result.bytes.length;
+    // The signed document goes into a Blob (the download, the next signer's source and
+    // pdf.js's); result.bytes is then dropped, so the page keeps no copy of its own.
+    const signed = new Blob([result.bytes], { type: "application/pdf" });
+    result.bytes = null;
+    doc.source = signed;
+    doc.size = signed.size;
     if (s.method === "pen") clearPen();
     if (downloadURL) URL.revokeObjectURL(downloadURL);
-    downloadURL = URL.createObjectURL(new Blob([result.bytes], { type: "application/pdf" }));
+    downloadURL = URL.createObjectURL(signed);
     const a = $("download");
     a.href = downloadURL;
     a.download = doc.name.replace(/\.pdf$/i, "") + "-signed.pdf";
@@ -376,16 +398,16 @@ async function signAs(s) {
     status(`Signed by ${s.label} (${layoutText(layout)}); checking…`, null);
     $("itsme").hidden = true;
     // Open the result: the next signer signs it, and verify() reads it in the worker.
-    doc.info = await veilsign.open(result.bytes);
+    doc.info = await veilsign.open(signed);
     await showReport();
-    if (doc.size <= RENDER_LIMIT) await renderPages(result.bytes);
+    if (doc.size <= RENDER_LIMIT) await renderPages(signed);
     const offline = result.preparedAhead ? ", prepared offline" : "";
     status(`${s.name} signed (${s.method}, PAdES ${result.level}${offline}). ${$("summary").textContent}`);
   } catch (err) {
     const stopped = ahead?.signal.aborted && err?.code === "aborted";
     status(`Signing failed: ${stopped ? "you stopped waiting for the relay; nothing was sent (the prepared signature is dropped)" : describe(err)}`);
     // sign() leaves the document open when it fails before embedding; reopen otherwise.
-    if (doc && !(await isOpen())) await veilsign.open(doc.bytes ?? new Uint8Array(0)).catch(() => {});
+    if (doc && !(await isOpen())) await veilsign.open(doc.source).catch(() => {});
   } finally {
     busy = false;
     ahead = null;
