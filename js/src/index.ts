@@ -461,11 +461,14 @@ export async function verify(input?: DocumentInput, options: VerifyOptions = {})
     openInfo();
     return channel.call("verify", { roots });
   }
-  let bytes: Uint8Array;
-  if (input instanceof Uint8Array) bytes = input;
-  else if (input instanceof ArrayBuffer) bytes = new Uint8Array(input);
-  else if (typeof Blob !== "undefined" && input instanceof Blob) bytes = new Uint8Array(await input.arrayBuffer());
-  else throw new VeilsignError("bad-argument", "verify() takes a Uint8Array, an ArrayBuffer or a Blob.");
-  // Sent by copy: the caller keeps their bytes.
-  return channel.call("verify", { bytes, roots });
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
+    // Sent by copy: the caller keeps their bytes.
+    return channel.call("verify", { bytes: input instanceof Uint8Array ? input : new Uint8Array(input), roots });
+  }
+  if (typeof Blob !== "undefined" && input instanceof Blob) {
+    // Read straight into a buffer that then moves to the worker: one copy, not three.
+    const buffer = await copyInto(new ArrayBuffer(input.size), input);
+    return channel.call("verify", { bytes: new Uint8Array(buffer), roots }, [buffer]);
+  }
+  throw new VeilsignError("bad-argument", "verify() takes a Uint8Array, an ArrayBuffer or a Blob.");
 }

@@ -143,6 +143,16 @@ describe("error codes", () => {
     }
   });
 
+  test("verify takes a Blob (read into a buffer that moves to the worker) and reports as for its bytes", async () => {
+    const bytes = pdf("signed-pdfsig-add-signature-libreoffice.pdf");
+    const copy = Buffer.from(bytes);
+    const fromBytes = await veilsign.verify(bytes);
+    const fromBlob = await veilsign.verify(new Blob([bytes.subarray(0, 5000), bytes.subarray(5000)]));
+    assert.deepEqual(fromBlob, fromBytes);
+    assert.equal(fromBlob.signatures[0].integrity, "valid");
+    assert.ok(copy.equals(bytes), "the caller's bytes are unchanged");
+  });
+
   test("a Blob opens like bytes", async () => {
     const bytes = pdf("pdftex-1.40-pdf14-xref-table.pdf");
     const info = await veilsign.open(new Blob([bytes]));
