@@ -150,11 +150,13 @@ function buildPlan() {
  */
 function rangeSource(blob) {
   const transport = new pdfjs.PDFDataRangeTransport(blob.size, null);
+  let ended = false; // pdf.js ends the transport when its task is destroyed
+  transport.abort = () => (ended = true);
   transport.requestDataRange = (begin, end) => {
     blob
       .slice(begin, end)
       .arrayBuffer()
-      .then((b) => transport.onDataRange(begin, new Uint8Array(b)))
+      .then((b) => ended || transport.onDataRange(begin, new Uint8Array(b)))
       .catch((err) => console.error(`pdf.js range ${begin}-${end}: ${describe(err)}`));
   };
   // No background fetching of the rest: rendering needs only what it asks for.
