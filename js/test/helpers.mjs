@@ -2,6 +2,7 @@
 // the demo "phone" that approves itsme requests and reads TAN codes, and a WebSocket that
 // records every frame the client sends.
 
+import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -184,4 +185,27 @@ export function devRoots(relay) {
   const root = pem.match(/-----BEGIN CERTIFICATE-----\nRole: root\n\n([\s\S]*?)-----END CERTIFICATE-----/);
   if (!root) throw new Error("no root certificate in the dev PKI");
   return `-----BEGIN CERTIFICATE-----\n${root[1]}-----END CERTIFICATE-----\n`;
+}
+
+/** A 180 × 60 pt field rectangle with its lower-left corner at (x, y). */
+export const box = (x, y) => ({ llx: x, lly: y, urx: x + 180, ury: y + 60 });
+
+/**
+ * Verifies bytes (with veilsign, the package under test) against relay's dev root and
+ * asserts count signatures, each intact, trusted, B-T with a valid time-stamp and followed
+ * only by allowed changes, and Acrobat's summary. Returns the report.
+ */
+export async function checkSigned(veilsign, relay, bytes, count) {
+  const rep = await veilsign.verify(bytes, { roots: devRoots(relay) });
+  assert.equal(rep.signatures.length, count, rep.summary);
+  for (const s of rep.signatures) {
+    assert.equal(s.integrity, "valid", JSON.stringify(s));
+    assert.equal(s.certificateTrusted, true, JSON.stringify(s));
+    assert.equal(s.level, "B-T");
+    assert.equal(s.timestamp.valid, true);
+    assert.ok(s.changesAfter.every((c) => c.allowed), JSON.stringify(s.changesAfter));
+  }
+  assert.equal(rep.valid, true, rep.summary);
+  assert.equal(rep.summary, "Signed and all signatures are valid.");
+  return rep;
 }

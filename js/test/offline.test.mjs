@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { WebSocketServer } from "ws";
 import * as veilsign from "../dist/veilsign.js";
-import { assertNoDocumentBytes, demoToken, devRoots, pdf, recordingWebSocket, startRelay } from "./helpers.mjs";
+import { assertNoDocumentBytes, box, checkSigned, demoToken, pdf, recordingWebSocket, startRelay } from "./helpers.mjs";
 
 let relay;
 let other;
@@ -29,7 +29,6 @@ after(async () => {
   await other?.stop();
 });
 
-const box = (x, y) => ({ llx: x, lly: y, urx: x + 180, ury: y + 60 });
 const plan = {
   signers: [
     { label: "A", name: "Ann Pen", method: "pen", field: { page: 1, rect: box(40, 60) } },
@@ -39,20 +38,6 @@ const plan = {
 };
 const ink = [[[0.1, 0.2], [0.4, 0.8], [0.7, 0.3], [0.9, 0.6]]];
 const pen = (label, name, extra) => ({ relay: relay.base, signer: { name }, method: "pen", label, plan, ink, ...extra });
-
-
-async function checkSigned(bytes, count) {
-  const rep = await veilsign.verify(bytes, { roots: devRoots(relay) });
-  assert.equal(rep.signatures.length, count, rep.summary);
-  for (const s of rep.signatures) {
-    assert.equal(s.integrity, "valid", JSON.stringify(s));
-    assert.equal(s.certificateTrusted, true, JSON.stringify(s));
-    assert.equal(s.timestamp.valid, true);
-    assert.ok(s.changesAfter.every((c) => c.allowed), JSON.stringify(s.changesAfter));
-  }
-  assert.equal(rep.summary, "Signed and all signatures are valid.");
-  return rep;
-}
 
 const frames = (from) => rec.frames.slice(from).map((f) => JSON.parse(f.toString("utf8")));
 const same = (a, b) => a.length === b.length && a.every((c, i) => Buffer.from(c).equals(Buffer.from(b[i])));
@@ -105,7 +90,7 @@ describe("sign({ chain }): prepare before the relay answers", { timeout: 240_000
     // Without a chain nothing changed: identify, then prepare.
     assert.ok(steps.indexOf("identifying") < steps.indexOf("preparing"), steps.join(" → "));
     assert.ok(!steps.includes("prepared") && !steps.includes("waiting-for-relay"), steps.join(" → "));
-    await checkSigned(res.bytes, 1);
+    await checkSigned(veilsign, relay, res.bytes, 1);
     seal = res.chain;
     results.push(Buffer.from(res.bytes));
   });
@@ -220,7 +205,7 @@ describe("sign({ chain }): prepare before the relay answers", { timeout: 240_000
     const sent = frames(from);
     assert.deepEqual(sent.map((m) => m.type), ["hello", "identify", "sign", "ack"]);
     assert.ok(Buffer.from(res.bytes.subarray(0, results[0].length)).equals(results[0]), "the earlier revision changed");
-    const rep = await checkSigned(res.bytes, 2);
+    const rep = await checkSigned(veilsign, relay, res.bytes, 2);
     assert.deepEqual(rep.signatures.map((s) => s.method), ["pen", "pen"]);
     results.push(Buffer.from(res.bytes));
   });
@@ -259,7 +244,7 @@ describe("sign({ chain }): prepare before the relay answers", { timeout: 240_000
     assert.ok(same(res.chain, seal), "the result must carry the relay's chain, not the stale one");
     const signs = frames(from).filter((m) => m.type === "sign");
     assert.equal(signs.length, 1, "one digest, the one prepared with the relay's chain");
-    const rep = await checkSigned(res.bytes, 3);
+    const rep = await checkSigned(veilsign, relay, res.bytes, 3);
     assert.deepEqual(rep.signatures.map((s) => s.method), ["pen", "pen", "pen"]);
     results.push(Buffer.from(res.bytes));
   });
