@@ -10,12 +10,13 @@
 //     [--p12 signer.p12 --p12-pass bench] [--runs 3] [--peer-runs 2] [--cold-runs 5] \
 //     [--peer-timeout-ms 120000] [--work out/browser]
 
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { chromium } from "playwright-core";
-import { parseArgs, privateKB, serveStatic, status } from "./serve.mjs";
+import { parseArgs, serveStatic } from "./serve.mjs";
+import { peakLowerBoundKB, privateKB, resetPeak, status, watchPrivate } from "../../tools/procmem.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = dirname(here);
@@ -233,19 +234,25 @@ async function measurePeak(steps) {
     if (!pid) return { error: "no new renderer process found" };
     await page.evaluate((u) => bench.loadDocument(u), docURL);
     await gc.send("HeapProfiler.collectGarbage");
-    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    resetPeak(pid);
     const base = status(pid);
     const out = { pid, baselineMB: mb(base.VmRSS), privateBaselineMB: mb(privateKB(base)) };
     const seen = { peakKB: 0, samples: 0, maxGapMs: 0 };
     for (const [name, fn] of steps) {
-      await samplePrivate(pid, () => fn(page), seen);
+      const watch = watchPrivate([pid]);
+      try {
+        await fn(page);
+      } finally {
+        const w = (await watch.stop()).get(pid);
+        seen.peakKB = Math.max(seen.peakKB, w.peakKB);
+        seen.samples += w.samples;
+        seen.maxGapMs = Math.max(seen.maxGapMs, w.maxGapMs);
+      }
       const s = status(pid);
-      // The kernel keeps no high-water mark of RssAnon, so the sampler may miss a short peak.
-      // VmHWM is the peak of RssAnon + RssFile + RssShmem, and file and shared pages only grow
-      // during a run, so at that peak RssAnon was at least VmHWM − RssFile − RssShmem as read
-      // now. The figure is the larger of the two: a missed sample can only make it worse, never
-      // better (and should those pages shrink meanwhile, this bound overstates, again worse).
-      const lowerKB = s.VmHWM - s.RssFile - s.RssShmem;
+      // The kernel keeps no high-water mark of RssAnon, so the sampler may miss a short peak;
+      // the figure is the larger of it and the kernel's bound: a missed sample can only make
+      // it worse, never better.
+      const lowerKB = peakLowerBoundKB(s);
       out[name] = {
         extraMB: mb(Math.max(seen.peakKB, lowerKB) - privateKB(base)),
         sampledExtraMB: mb(seen.peakKB - privateKB(base)),
@@ -282,36 +289,6 @@ async function pageRenderer(page, gc, before) {
   await page.evaluate(() => delete globalThis.marker);
   await gc.send("HeapProfiler.collectGarbage");
   return grown?.kb > 16 << 10 ? grown.p : 0;
-}
-
-/**
- * Samples the private footprint of pid from this process, about every millisecond, for as long
- * as work() is in flight (one sample before it starts and one after it ends), into seen: the
- * largest (kB), how many samples and the longest gap between two (ms).
- */
-async function samplePrivate(pid, work, seen) {
-  let last = performance.now();
-  const sample = () => {
-    seen.peakKB = Math.max(seen.peakKB, privateKB(status(pid)));
-    const now = performance.now();
-    seen.maxGapMs = Math.max(seen.maxGapMs, now - last);
-    seen.samples++;
-    last = now;
-  };
-  let done = false;
-  sample();
-  const sampler = (async () => {
-    while (!done) {
-      await new Promise((r) => setTimeout(r, 1));
-      sample();
-    }
-  })();
-  try {
-    return await work();
-  } finally {
-    done = true;
-    await sampler;
-  }
 }
 
 /** The run whose final extraMB is the median, with every run's final figures beside it. */

@@ -1,9 +1,9 @@
-// What run.mjs, profile-prepare.mjs and startcost.mjs share: their command-line parsing, the
-// loopback static server that hands the bench pages their files, and the reading of a
-// process's memory from /proc. One copy, so that the scripts cannot drift apart in what they
-// accept, how they serve or how they measure.
+// What run.mjs, profile-prepare.mjs and startcost.mjs share: their command-line parsing and
+// the loopback static server that hands the bench pages their files (their /proc reading is
+// tools/procmem.mjs, shared with the browser tests). One copy, so that the scripts cannot
+// drift apart in what they accept or how they serve.
 
-import { createReadStream, readFileSync, statSync } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, resolve, sep } from "node:path";
 
@@ -59,23 +59,4 @@ export async function serveStatic({ mounts = {}, files = {}, handle } = {}) {
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   return { server, base: `http://127.0.0.1:${server.address().port}` };
-}
-
-/** The kB fields of /proc/<pid>/status (VmRSS, VmHWM…), by name. */
-export function status(pid) {
-  const out = {};
-  for (const line of readFileSync(`/proc/${pid}/status`, "utf8").split("\n")) {
-    const m = line.match(/^(\w+):\s+(\d+) kB/);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
-}
-
-/**
- * Chromium's "private memory footprint" of a process on Linux, in kB, from status(pid): RssAnon +
- * VmSwap (see bench/README.md). File-backed pages (the browser's own program paged in) and
- * shared memory are not in it.
- */
-export function privateKB(s) {
-  return s.RssAnon + (s.VmSwap ?? 0);
 }

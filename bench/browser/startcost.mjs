@@ -32,7 +32,8 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "n
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { parseArgs, privateKB, serveStatic, status } from "./serve.mjs";
+import { parseArgs, serveStatic } from "./serve.mjs";
+import { privateKB, resetPeak, status } from "../../tools/procmem.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = dirname(here);
@@ -170,7 +171,7 @@ function figures(pid, b, wasmBytes, dump) {
 }
 
 function baseline(pid, dump) {
-  writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  resetPeak(pid);
   return { s: status(pid), c: smaps(pid, 0, dump) };
 }
 

@@ -3,9 +3,10 @@
 // downloaded), and the privacy recorder.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { peakLowerBoundKB, privateKB, resetPeak, status, watchPrivate } from "../../tools/procmem.mjs";
 import { jsDir, repoDir, startRelay } from "../test/helpers.mjs";
 
 export { jsDir, repoDir };
@@ -208,61 +209,40 @@ export function relayVerify(assert, file, relay) {
   return JSON.parse(v.stdout);
 }
 
-/** /proc/<pid>/status as numbers (kB), or null once the process is gone. */
-function procStatus(pid) {
-  try {
-    const out = {};
-    for (const m of readFileSync(`/proc/${pid}/status`, "utf8").matchAll(/^(\w+):\s+(\d+) kB$/gm)) out[m[1]] = Number(m[2]);
-    return out;
-  } catch {
-    return null;
-  }
-}
-
-/** Chromium's private footprint of a process on Linux: RssAnon + VmSwap (kB). */
-const privateKB = (s) => (s.RssAnon ?? 0) + (s.VmSwap ?? 0);
-
 /**
  * Watches the private memory of every renderer process of browser from now on (workers run
  * in their page's renderer). stop() gives the largest growth of one renderer, in MB above
  * what it had at the start: the larger of what a sampler saw about every 2 ms and of the
- * kernel's bound VmHWM − RssFile − RssShmem (reset at the start), so a missed sample can
- * only make the figure worse, never better.
+ * kernel's bound on the peak (reset at the start), as the bench measures, so a missed
+ * sample can only make the figure worse, never better.
  */
 export async function watchRendererMemory(browser) {
   const cdp = await browser.newBrowserCDPSession();
   const { processInfo } = await cdp.send("SystemInfo.getProcessInfo");
-  const pids = processInfo.filter((p) => p.type === "renderer").map((p) => p.id);
+  await cdp.detach();
   const base = new Map();
-  for (const pid of pids) {
+  for (const { id, type } of processInfo) {
+    if (type !== "renderer") continue;
     try {
-      writeFileSync(`/proc/${pid}/clear_refs`, "5"); // resets VmHWM
+      resetPeak(id);
+      base.set(id, privateKB(status(id)));
     } catch {
-      // not ours to reset: the sampler alone then
+      // gone since the list was taken (a spare renderer)
     }
-    const s = procStatus(pid);
-    if (s) base.set(pid, { private: privateKB(s), peak: privateKB(s) });
   }
-  let on = true;
-  const sampler = (async () => {
-    while (on) {
-      for (const [pid, b] of base) {
-        const s = procStatus(pid);
-        if (s) b.peak = Math.max(b.peak, privateKB(s));
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  })();
+  const watch = watchPrivate([...base.keys()], 2);
   return {
     async stop() {
-      on = false;
-      await sampler;
-      await cdp.detach().catch(() => {});
+      const seen = await watch.stop();
       let growth = 0;
-      for (const [pid, b] of base) {
-        const s = procStatus(pid);
-        const bound = s ? s.VmHWM - (s.RssFile ?? 0) - (s.RssShmem ?? 0) : 0;
-        growth = Math.max(growth, Math.max(b.peak, bound) - b.private);
+      for (const [pid, start] of base) {
+        let bound = 0;
+        try {
+          bound = peakLowerBoundKB(status(pid));
+        } catch {
+          // gone: its samples alone
+        }
+        growth = Math.max(growth, Math.max(seen.get(pid).peakKB, bound) - start);
       }
       return growth / 1024;
     },
