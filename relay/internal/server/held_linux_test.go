@@ -247,6 +247,50 @@ func (s *session) drop(r *heldRelay) {
 	waitFor(s.t, "the relay seeing the socket drop", func() bool { return r.metric("veilsign_relay_connections") == 0 })
 }
 
+// resumed resumes session id on tok and reads the CMS for digest that the relay delivers
+// with the welcome (held in memory or taken from the store); what says which resume it is.
+func (r *heldRelay) resumed(ctx context.Context, t *testing.T, tok, id string, digest []byte, what string) (*session, []byte) {
+	t.Helper()
+	c, err := r.hello(ctx, tok, id)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	cms, err := c.signature(ctx, digest)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return c, cms
+}
+
+// signAgain repeats the sign request for digest and fails unless the answer is want: a
+// repeated request gets the result the relay holds or stored, never a new signature.
+func (s *session) signAgain(ctx context.Context, digest []byte, level string, want []byte, what string) {
+	s.t.Helper()
+	s.sign(ctx, digest, level)
+	got, err := s.signature(ctx, digest)
+	if err != nil {
+		s.t.Fatalf("%s: %v", what, err)
+	}
+	if !bytes.Equal(got, want) {
+		s.t.Errorf("%s: another CMS than the one delivered before", what)
+	}
+}
+
+// roomAgain frees the disk (removes filler) and waits until the relay has stored what it
+// held; it returns the stored job of session id for digest.
+func (r *heldRelay) roomAgain(ctx context.Context, t *testing.T, filler, id string, digest []byte) *store.Job {
+	t.Helper()
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the held signature stored", func() bool { return r.metric("veilsign_relay_held_signatures") == 0 })
+	j, err := r.st.Job(ctx, id, digest)
+	if err != nil {
+		t.Fatalf("stored job after space came back: %v", err)
+	}
+	return j
+}
+
 func heldToken(t *testing.T, signer string) string { return issueToken(t, signer, []string{"x509"}, 5) }
 
 // identified is a new session on tok that has said hello and identified.
@@ -306,23 +350,9 @@ func TestHeldSignatureSurvivesFullDisk(t *testing.T) {
 
 	// The client resumes: the held CMS comes with the welcome, and again for a repeated
 	// sign request. The signer was asked once.
-	c2, err := r.hello(ctx, tok, c.id)
-	if err != nil {
-		t.Fatalf("resume on a full disk: %v", err)
-	}
-	got, err := c2.signature(ctx, digest)
-	if err != nil {
-		t.Fatalf("resume: %v", err)
-	}
+	c2, got := r.resumed(ctx, t, tok, c.id, digest, "resume on a full disk")
 	checkCMS(t, got, digest)
-	c2.sign(ctx, digest, "B-B")
-	again, err := c2.signature(ctx, digest)
-	if err != nil {
-		t.Fatalf("repeated sign: %v", err)
-	}
-	if !bytes.Equal(again, got) {
-		t.Error("the repeated sign request got another CMS than the resume")
-	}
+	c2.signAgain(ctx, digest, "B-B", got, "repeated sign")
 	if n := r.backend.signs.Load(); n != 1 {
 		t.Errorf("the signer was asked %d times, want 1", n)
 	}
@@ -331,13 +361,9 @@ func TestHeldSignatureSurvivesFullDisk(t *testing.T) {
 	}
 
 	// Room again: the relay writes the held result by itself, with one booking.
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the held signature stored", func() bool { return r.metric("veilsign_relay_held_signatures") == 0 })
-	j, err := r.st.Job(ctx, c.id, digest)
-	if err != nil || j.State != store.JobDone || !bytes.Equal(j.CMS, got) || j.Delivered {
-		t.Fatalf("stored job after space came back: %+v, %v; want done with the delivered CMS, not acknowledged", j, err)
+	j := r.roomAgain(ctx, t, filler, c.id, digest)
+	if j.State != store.JobDone || !bytes.Equal(j.CMS, got) || j.Delivered {
+		t.Fatalf("stored job after space came back: %+v; want done with the delivered CMS, not acknowledged", j)
 	}
 	if n := audits(t, r.st, c.id); n != 1 {
 		t.Errorf("%d audit records, want 1", n)
@@ -352,14 +378,7 @@ func TestHeldSignatureSurvivesFullDisk(t *testing.T) {
 	// A restart: nothing is in memory now; the resume delivers the CMS from the store.
 	c2.ws.CloseNow()
 	r.restart()
-	c3, err := r.hello(ctx, tok, c.id)
-	if err != nil {
-		t.Fatalf("resume after restart: %v", err)
-	}
-	fromStore, err := c3.signature(ctx, digest)
-	if err != nil {
-		t.Fatalf("resume after restart: %v", err)
-	}
+	c3, fromStore := r.resumed(ctx, t, tok, c.id, digest, "resume after restart")
 	if !bytes.Equal(fromStore, got) {
 		t.Error("the CMS delivered after the restart is not the one delivered from memory")
 	}
@@ -404,37 +423,19 @@ func TestHeldTimestampSurvivesFullDisk(t *testing.T) {
 		t.Fatalf("stored job while the disk is full: %+v, %v; want still signed", j, err)
 	}
 
-	c2, err := r.hello(ctx, tok, c.id)
-	if err != nil {
-		t.Fatalf("resume on a full disk: %v", err)
-	}
-	got, err := c2.signature(ctx, digest)
-	if err != nil {
-		t.Fatalf("resume: %v", err)
-	}
+	c2, got := r.resumed(ctx, t, tok, c.id, digest, "resume on a full disk")
 	if sig := checkCMS(t, got, digest); sig.Timestamp == nil {
 		t.Error("the held CMS has no timestamp")
 	}
 	c2.send(ctx, &protocol.Ack{Digest: b64(digest)})
-	c2.sign(ctx, digest, "B-T")
-	again, err := c2.signature(ctx, digest)
-	if err != nil {
-		t.Fatalf("repeated sign: %v", err)
-	}
-	if !bytes.Equal(again, got) {
-		t.Error("the repeated sign request got another CMS")
-	}
+	c2.signAgain(ctx, digest, "B-T", got, "repeated sign")
 	if n, s := r.backend.signs.Load(), r.stamps.Load(); n != 1 || s != 1 {
 		t.Errorf("the signer was asked %d times and the TSA %d times, want 1 and 1", n, s)
 	}
 
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the held signature stored", func() bool { return r.metric("veilsign_relay_held_signatures") == 0 })
-	j, err := r.st.Job(ctx, c.id, digest)
-	if err != nil || j.State != store.JobDone || !bytes.Equal(j.CMS, got) || !j.Delivered {
-		t.Fatalf("stored job after space came back: %+v, %v; want done with the CMS, acknowledged", j, err)
+	j := r.roomAgain(ctx, t, filler, c.id, digest)
+	if j.State != store.JobDone || !bytes.Equal(j.CMS, got) || !j.Delivered {
+		t.Fatalf("stored job after space came back: %+v; want done with the CMS, acknowledged", j)
 	}
 	if n := audits(t, r.st, c.id); n != 1 {
 		t.Errorf("%d audit records, want 1", n)
@@ -443,10 +444,7 @@ func TestHeldTimestampSurvivesFullDisk(t *testing.T) {
 		t.Errorf("credits booked: %g, want 1.5", got)
 	}
 	// Now from the store: still the same CMS, still one timestamp.
-	c2.sign(ctx, digest, "B-T")
-	if fromStore, err := c2.signature(ctx, digest); err != nil || !bytes.Equal(fromStore, got) {
-		t.Errorf("sign after the store took it: %v, same CMS %v", err, bytes.Equal(fromStore, got))
-	}
+	c2.signAgain(ctx, digest, "B-T", got, "sign after the store took it")
 	if n, s := r.backend.signs.Load(), r.stamps.Load(); n != 1 || s != 1 {
 		t.Errorf("the signer was asked %d times and the TSA %d times in all, want 1 and 1", n, s)
 	}
@@ -581,18 +579,11 @@ func TestHeldSignedSurvivesFullDiskAndTSAOutage(t *testing.T) {
 	if n := r.metric("veilsign_relay_held_signatures"); n != 1 {
 		t.Errorf("%g signatures held, want the timestamped one in place of the signed one", n)
 	}
-	c.sign(ctx, digest, "B-T")
-	if again, err := c.signature(ctx, digest); err != nil || !bytes.Equal(again, got) {
-		t.Errorf("repeated sign: %v, same CMS %v", err, bytes.Equal(again, got))
-	}
+	c.signAgain(ctx, digest, "B-T", got, "repeated sign")
 
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the held signature stored", func() bool { return r.metric("veilsign_relay_held_signatures") == 0 })
-	j, err := r.st.Job(ctx, c.id, digest)
-	if err != nil || j.State != store.JobDone || !bytes.Equal(j.CMS, got) {
-		t.Fatalf("stored job after space came back: %+v, %v; want done with the delivered CMS", j, err)
+	j := r.roomAgain(ctx, t, filler, c.id, digest)
+	if j.State != store.JobDone || !bytes.Equal(j.CMS, got) {
+		t.Fatalf("stored job after space came back: %+v; want done with the delivered CMS", j)
 	}
 	if n := audits(t, r.st, c.id); n != 1 {
 		t.Errorf("%d audit records, want 1", n)
