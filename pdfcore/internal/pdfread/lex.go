@@ -3,7 +3,7 @@ package pdfread
 import "bytes"
 
 // Byte-level helpers for the few tokens the reader looks at itself (xref tables, object
-// headers, stream keywords). Everything inside an object goes to pdfcpu's parser.
+// headers, stream keywords). Everything inside an object goes to object.go's parser.
 
 func isSpace(c byte) bool {
 	switch c {

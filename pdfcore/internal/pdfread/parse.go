@@ -1,10 +1,9 @@
 package pdfread
 
 import (
-	"context"
+	"errors"
 	"fmt"
 
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
 
@@ -27,12 +26,12 @@ const (
 	maxParseDepth = 100
 )
 
-// maxObjectTokens bounds the tokens of one array or dictionary. pdfcpu's parser builds
+// maxObjectTokens bounds the tokens of one array or dictionary, since parsing builds
 // every element: a 15 MB array of 7 million numbers took over 2 s and 300 MB of heap
 // (malformed-input suite). A million tokens is a flat /Kids array of 300,000 pages.
 const maxObjectTokens = 1 << 20
 
-// parseValue parses one PDF object from t starting at off with pdfcpu's parser. An array or
+// parseValue parses one PDF object from t starting at off (object.go's parser). An array or
 // dictionary is first measured by scanExtent (its end and its number of tokens), so that it
 // is parsed once, from a window that holds all of it, or refused when it has too many
 // tokens or does not close. Other objects are parsed from a window that grows from a few KB
@@ -75,33 +74,19 @@ func parseValue(t text, off int64, num int) (types.Object, int64, error) {
 		atEnd := end == size
 		data, base := t.upto(off, end)
 		text := string(data[off-base:])
-		rest := text
-		o, err := model.ParseObjectContext(context.Background(), &rest, 0, maxParseDepth)
-		consumed := int64(len(text) - len(rest))
-		// A parse that stopped at the window's edge may have cut a token (a number, a
-		// keyword); only trust it when something follows inside the window.
-		complete := err == nil && (atEnd || len(trimLeft(rest)) >= 9)
-		if complete {
-			return o, off + consumed, nil
-		}
-		if err != nil && measured {
+		o, rest, err := parseObjectText(text, atEnd, maxParseDepth)
+		switch {
+		case err == nil:
+			return o, off + int64(len(text)-len(rest)), nil
+		case errors.Is(err, ErrLimit):
+			return nil, 0, fmt.Errorf("object %d: %w", num, err)
+		case !errors.Is(err, errObjectTruncated) || measured || atEnd:
 			return nil, 0, damagedObject(num, "%v", err) // the window held the whole object
-		}
-		if atEnd || window >= maxObjectText {
-			if err == nil {
-				err = fmt.Errorf("object text larger than %d bytes", maxObjectText)
-			}
-			return nil, 0, damagedObject(num, "%v", err)
+		case window >= maxObjectText:
+			return nil, 0, damagedObject(num, "object text larger than %d bytes", maxObjectText)
 		}
 		window *= 4
 	}
-}
-
-func trimLeft(s string) string {
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	return s
 }
 
 // parseObjectAt parses the uncompressed object num whose header is at off.
