@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"syscall/js"
 
 	"github.com/veilsign/veilsign/pdfcore"
+	"github.com/veilsign/veilsign/wasm/internal/plain"
 )
 
 // Codes the bindings add to pdfcore's: a call with arguments of the wrong shape, and a
@@ -87,14 +87,14 @@ func guarded(work func() (any, error)) (v any, err error) {
 	return work()
 }
 
-// fromJSON converts a Go value to a plain JavaScript object through its JSON form, so the
-// JSON field names of pdfcore's types are the one schema on both sides.
-func fromJSON(v any) (js.Value, error) {
-	b, err := json.Marshal(v)
+// fromGo converts a result of pdfcore to a plain JavaScript object named by the `json` tags
+// of its type (package plain), so those tags are the one schema on both sides.
+func fromGo(v any) (js.Value, error) {
+	p, err := plain.From(v)
 	if err != nil {
 		return js.Undefined(), err
 	}
-	return js.Global().Get("JSON").Call("parse", string(b)), nil
+	return js.ValueOf(p), nil
 }
 
 // bytesArg copies a Uint8Array argument into Go memory.
@@ -156,8 +156,8 @@ func intArg(v js.Value, what string) (int, error) {
 	return v.Int(), nil
 }
 
-// planArg reads a plan given as a JSON string (the page serialises it with
-// JSON.stringify, which keeps the field names of pdfcore.Plan).
+// planArg reads a plan given as a JSON string (the page serialises it with JSON.stringify,
+// which keeps the field names of pdfcore.Plan); JavaScript's JSON.parse reads it.
 func planArg(v js.Value) (*pdfcore.Plan, error) {
 	if v.IsUndefined() || v.IsNull() {
 		return nil, nil
@@ -165,11 +165,53 @@ func planArg(v js.Value) (*pdfcore.Plan, error) {
 	if v.Type() != js.TypeString {
 		return nil, badArg("the plan must be passed as a JSON string")
 	}
+	tree, err := parseJSON(v.String())
+	if err != nil {
+		return nil, badArg("the plan is not valid JSON: %v", err)
+	}
 	var p pdfcore.Plan
-	if err := json.Unmarshal([]byte(v.String()), &p); err != nil {
-		return nil, badArg("the plan is not valid JSON of {signers: [...]}: %v", err)
+	if err := plain.Into(&p, tree); err != nil {
+		return nil, badArg("the plan is not {signers: [...]} as expected: %v", err)
 	}
 	return &p, nil
+}
+
+// parseJSON parses text with JavaScript's JSON.parse and reads the result as a plain value.
+func parseJSON(text string) (tree any, err error) {
+	defer func() {
+		if r := recover(); r != nil { // JSON.parse throws a SyntaxError
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return fromJS(js.Global().Get("JSON").Call("parse", text)), nil
+}
+
+// fromJS reads a value of JSON.parse's making as the plain value package plain takes.
+func fromJS(v js.Value) any {
+	switch v.Type() {
+	case js.TypeString:
+		return v.String()
+	case js.TypeNumber:
+		return v.Float()
+	case js.TypeBoolean:
+		return v.Bool()
+	case js.TypeObject:
+		if js.Global().Get("Array").Call("isArray", v).Bool() {
+			out := make([]any, v.Length())
+			for i := range out {
+				out[i] = fromJS(v.Index(i))
+			}
+			return out
+		}
+		keys := js.Global().Get("Object").Call("keys", v)
+		out := make(map[string]any, keys.Length())
+		for i := 0; i < keys.Length(); i++ {
+			k := keys.Index(i).String()
+			out[k] = fromJS(v.Get(k))
+		}
+		return out
+	}
+	return nil // null
 }
 
 // handles maps the small integers JavaScript holds to Go objects; JavaScript frees them

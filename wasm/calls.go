@@ -43,7 +43,7 @@ func openDocument(_ js.Value, args []js.Value) any {
 		if fields == nil {
 			fields = []pdfcore.SignatureField{} // [] rather than null for the page
 		}
-		v, err := fromJSON(info{Pages: doc.Pages, Version: doc.Version, Fields: fields, Signed: doc.Signed(), MDP: doc.MDP, Size: int(doc.Size())})
+		v, err := fromGo(info{Pages: doc.Pages, Version: doc.Version, Fields: fields, Signed: doc.Signed(), MDP: doc.MDP, Size: int(doc.Size())})
 		if err != nil {
 			return nil, err
 		}
@@ -73,7 +73,7 @@ func preflight(_ js.Value, args []js.Value) any {
 		if err != nil {
 			return nil, err
 		}
-		return fromJSON(l)
+		return fromGo(l)
 	})
 }
 
@@ -114,7 +114,7 @@ func prepare(_ js.Value, args []js.Value) any {
 // the /Contents placeholder inside update ('<' to just after '>'); the signed bytes are
 // the document, update[:gapStart] and update[gapEnd:].
 func preparedValue(doc *pdfcore.Document, p *pdfcore.Prepared) (any, error) {
-	layout, err := fromJSON(p.Layout)
+	layout, err := fromGo(p.Layout)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +242,7 @@ func verify(_ js.Value, args []js.Value) any {
 		if err != nil {
 			return nil, err
 		}
-		return fromJSON(rep)
+		return fromGo(rep)
 	})
 }
 

@@ -7,11 +7,9 @@
 package main
 
 import (
-	"encoding/json"
 	"syscall/js"
 	"time"
 
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/veilsign/veilsign/pdfcore"
 )
 
@@ -19,10 +17,6 @@ import (
 const globalName = "__veilsign"
 
 func main() {
-	// pdfcpu would otherwise look for (and try to create) a configuration directory, which
-	// a browser does not have: every call would fail or touch a fake file system.
-	model.ConfigPath = "disable"
-
 	api := js.Global().Get("Object").New()
 	api.Set("version", pdfcore.Version)
 	api.Set("open", js.FuncOf(openDocument))
@@ -58,8 +52,7 @@ const warmDelay = 50 * time.Millisecond
 func warmUp() {
 	time.Sleep(warmDelay)
 	_ = pdfcore.Warm() // a failure only means the first signature is not sped up
-	// The JSON conversions of the bindings' first prepare (plan in, layout out).
-	var plan pdfcore.Plan
-	_ = json.Unmarshal([]byte(`{"signers":[{"label":"A","name":"W","method":"x509","field":{"page":1,"rect":{"llx":0,"lly":0,"urx":1,"ury":1}}}]}`), &plan)
-	_, _ = json.Marshal(pdfcore.Layout{})
+	// The conversions of the bindings' first prepare (plan in, layout out).
+	_, _ = planArg(js.ValueOf(`{"signers":[{"label":"A","name":"W","method":"x509","field":{"page":1,"rect":{"llx":0,"lly":0,"urx":1,"ury":1}}}]}`))
+	_, _ = fromGo(pdfcore.Layout{})
 }
