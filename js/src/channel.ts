@@ -8,6 +8,14 @@ import type { Core, FromWorker, Op, Progress, Requests, Responses, ToWorker } fr
 export interface Channel {
   call<K extends Op>(op: K, args: Requests[K], transfer?: Transferable[], onProgress?: (p: Progress) => void): Promise<Responses[K]>;
   terminate(): void;
+  /**
+   * Ends the worker and resolves once it is gone and its memory with it: in browsers when
+   * the Web Lock the worker held is free, in Node when the thread has exited. Without Web
+   * Locks it resolves at once.
+   */
+  ended(): Promise<void>;
+  /** Whether the core runs in a worker of its own (so that ending it frees its memory). */
+  readonly isolated: boolean;
 }
 
 interface Pending {
@@ -22,11 +30,14 @@ interface WorkerLike {
   onMessage(fn: (msg: FromWorker) => void): void;
   onFailure(fn: (err: unknown) => void): void;
   terminate(): void;
+  /** Terminates and resolves once the worker is gone. */
+  ended(): Promise<void>;
   /** Keeps the process alive while calls are in flight (Node), and lets it exit when idle. */
   hold?(busy: boolean): void;
 }
 
 class WorkerChannel implements Channel {
+  readonly isolated = true;
   private next = 1;
   private pending = new Map<number, Pending>();
 
@@ -64,6 +75,10 @@ class WorkerChannel implements Channel {
   terminate(): void {
     this.worker.terminate();
   }
+
+  ended(): Promise<void> {
+    return this.worker.ended();
+  }
 }
 
 function describe(err: unknown): string {
@@ -73,6 +88,7 @@ function describe(err: unknown): string {
 
 /** The core on this thread: for MV3 service workers and other places without workers. */
 class InlineChannel implements Channel {
+  readonly isolated = false;
   constructor(private readonly core: Core) {}
 
   async call<K extends Op>(op: K, args: Requests[K], _transfer?: Transferable[], onProgress?: (p: Progress) => void): Promise<Responses[K]> {
@@ -86,6 +102,8 @@ class InlineChannel implements Channel {
   }
 
   terminate(): void {}
+
+  async ended(): Promise<void> {}
 }
 
 export function isNode(): boolean {
@@ -104,7 +122,9 @@ export async function openChannel(workerURL: URL, useWorker: boolean, name: stri
     return new InlineChannel(new CoreClass());
   }
   if (typeof Worker === "function") {
-    const w = new Worker(workerURL, { type: "module", name });
+    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+    const lock = locks ? `veilsign-core-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}` : "";
+    const w = new Worker(workerURL, { type: "module", name: lock ? `${name} ${lock}` : name });
     return new WorkerChannel({
       postMessage: (m, t) => w.postMessage(m, t),
       onMessage: (fn) => w.addEventListener("message", (e: MessageEvent<FromWorker>) => fn(e.data)),
@@ -113,6 +133,11 @@ export async function openChannel(workerURL: URL, useWorker: boolean, name: stri
         w.addEventListener("messageerror", (e) => fn(e));
       },
       terminate: () => w.terminate(),
+      ended: async () => {
+        w.terminate();
+        // Granted once the worker that held it is gone (Chromium: 2-20 ms after terminate).
+        if (locks) await locks.request(lock, () => undefined);
+      },
     });
   }
   if (isNode()) {
@@ -129,6 +154,7 @@ export async function openChannel(workerURL: URL, useWorker: boolean, name: stri
         w.on("exit", (code) => fn(new Error(`exited with code ${code}`)));
       },
       terminate: () => void w.terminate(),
+      ended: () => w.terminate().then(() => undefined),
       hold: (busy) => (busy ? w.ref() : w.unref()),
     });
   }

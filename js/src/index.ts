@@ -20,7 +20,7 @@ import type {
   VerifyReport,
   WebSocketConstructor,
 } from "./types.js";
-import type { PrepareOptions, PrepareResult } from "./worker.js";
+import type { PrepareOptions, PrepareRequest, PrepareResult, Responses } from "./worker.js";
 
 export type * from "./types.js";
 export { VeilsignError } from "./errors.js";
@@ -43,7 +43,14 @@ interface State {
   channel: Channel;
   version: string;
   WebSocket?: WebSocketConstructor;
+  /** How the core was started, to start it again (prepareFreed). */
+  options: InitializeOptions;
+  wasmURL: URL;
+  workerURL: URL;
 }
+
+/** InitializeOptions.lowMemoryAbove's default: 32 MiB. */
+const LOW_MEMORY_ABOVE = 32 << 20;
 
 let starting: Promise<State> | null = null;
 let state: State | null = null;
@@ -65,13 +72,11 @@ export function initialize(options: InitializeOptions = {}): Promise<void> {
 async function start(options: InitializeOptions): Promise<State> {
   const wasmURL = new URL(options.wasmURL ?? "./veilsign.wasm", import.meta.url);
   const workerURL = new URL(options.workerURL ?? "./veilsign-worker.js", import.meta.url);
-  const useWorker = options.worker ?? true;
   // The worker starts while the module compiles.
-  const channel = await openChannel(workerURL, useWorker, WORKER_NAME, options.core);
+  const channel = await openChannel(workerURL, options.worker ?? true, WORKER_NAME, options.core);
   try {
-    const module = options.wasmModule ?? (await loadModule(wasmURL, workerURL, useWorker).catch(compileError));
-    const { version } = await channel.call("init", { module });
-    state = { channel, version, WebSocket: options.WebSocket };
+    const { version } = await loadCore(channel, options, wasmURL, workerURL);
+    state = { channel, version, WebSocket: options.WebSocket, options, wasmURL, workerURL };
     return state;
   } catch (err) {
     channel.terminate();
@@ -80,18 +85,34 @@ async function start(options: InitializeOptions): Promise<State> {
 }
 
 /**
- * Compiles veilsign.wasm in a worker of its own that ends once the module is handed over,
- * where Web Workers exist (else on this thread). The fetch and the streaming compiler leave
- * buffers behind, about twice the module's size, that only a garbage collection of the
- * thread that compiled frees, and nothing tells V8 they are there; the page or the core's
- * worker could carry them into the document's peak. An ended worker's memory is freed at
- * once. The Module itself is shared, not copied, when it is posted.
+ * Loads the module into a core's worker. With a compile worker (see loadModule) the module
+ * goes from it to the core's worker on a MessagePort, so this thread never holds a
+ * reference that would keep the module's memory alive after the core's worker ends.
  */
-async function loadModule(wasmURL: URL, workerURL: URL, useWorker: boolean): Promise<WebAssembly.Module> {
-  if (!useWorker || typeof Worker !== "function") return compileURL(wasmURL);
+async function loadCore(channel: Channel, options: InitializeOptions, wasmURL: URL, workerURL: URL): Promise<Responses["init"]> {
+  if (options.wasmModule) return channel.call("init", { module: options.wasmModule });
+  if (channel.isolated && typeof Worker === "function" && typeof MessageChannel === "function") {
+    const { port1, port2 } = new MessageChannel();
+    const started = channel.call("init", { port: port2 }, [port2]);
+    started.catch(() => undefined); // a failed compile leaves it waiting: the caller ends the worker
+    await loadModule(wasmURL, workerURL, port1).catch(compileError);
+    return started;
+  }
+  return channel.call("init", { module: await compileURL(wasmURL).catch(compileError) });
+}
+
+/**
+ * Compiles veilsign.wasm in a worker of its own that ends once the module is handed over
+ * (on port). The fetch and the streaming compiler leave buffers behind, about twice the
+ * module's size, that only a garbage collection of the thread that compiled frees, and
+ * nothing tells V8 they are there; the page or the core's worker could carry them into the
+ * document's peak. An ended worker's memory is freed at once. The Module itself is shared,
+ * not copied, when it is posted.
+ */
+async function loadModule(wasmURL: URL, workerURL: URL, port: MessagePort): Promise<void> {
   const compiler = await openChannel(workerURL, true, WORKER_NAME);
   try {
-    return (await compiler.call("compile", { url: wasmURL.href })).module;
+    await compiler.call("compile", { url: wasmURL.href, port }, [port]);
   } finally {
     compiler.terminate();
   }
@@ -330,11 +351,10 @@ async function signOpen(s: State, o: SignOptions): Promise<SignResult> {
     status({ step: "preparing" });
     // The worker gets copies: the chain is compared and returned afterwards.
     const copies = chain.map((c) => c.slice());
-    return s.channel.call(
-      "prepare",
-      { plan: JSON.stringify(o.plan), label: o.label, chain: copies, options },
-      copies.map((c) => c.buffer as ArrayBuffer),
-      (p) => status({ step: "hashing", bytesHashed: p.bytesHashed, totalBytes: p.totalBytes }),
+    const request: PrepareRequest = { plan: JSON.stringify(o.plan), label: o.label, chain: copies, options };
+    if (freeCoreWhileHashing(s)) return prepareFreed(s, request, () => status({ step: "hashing" }));
+    return s.channel.call("prepare", request, copies.map((c) => c.buffer as ArrayBuffer), (p) =>
+      status({ step: "hashing", bytesHashed: p.bytesHashed, totalBytes: p.totalBytes }),
     );
   };
   try {
@@ -403,6 +423,7 @@ async function signOpen(s: State, o: SignOptions): Promise<SignResult> {
       level,
       byteRange: prep.byteRange,
       hashedWith: prep.hashedWith,
+      lowMemory: prep.lowMemory === true,
       chain,
       preparedAhead,
     };
@@ -410,6 +431,58 @@ async function signOpen(s: State, o: SignOptions): Promise<SignResult> {
     clearTimeout(timer);
     o.signal?.removeEventListener("abort", onAbort);
     client.close();
+  }
+}
+
+/**
+ * Whether this signature's digest is made with no core loaded (prepareFreed): for documents
+ * of at least lowMemoryAbove bytes, where the core runs in a worker of its own.
+ */
+function freeCoreWhileHashing(s: State): boolean {
+  const size = current?.size ?? 0;
+  return s.channel.isolated && size >= (s.options.lowMemoryAbove ?? LOW_MEMORY_ABOVE) && typeof crypto !== "undefined" && !!crypto.subtle;
+}
+
+/**
+ * Prepares a signature and hashes the document while no core is loaded. WebCrypto's digest
+ * copies its whole input, so hashing holds the document twice; in the core's worker the
+ * core's own memory (~30 MB: the module, its compiled code, Go's heap) would be there too.
+ * So the core prepares without hashing and hands the buffer back (handOff), its worker
+ * ends, and once it is gone (Channel.ended) a new worker hashes the buffer before it loads
+ * a core, then loads one, opens the same buffer and prepares the same signature again,
+ * which must give the same bytes (resume). All of it happens before the digest is sent, so
+ * a core that cannot be started again costs the signer nothing they approved. It costs the
+ * time of a second start (~0.2 s) on the documents large enough for it.
+ */
+async function prepareFreed(s: State, request: PrepareRequest, onHashing: () => void): Promise<PrepareResult> {
+  // The next worker starts while the core prepares: it is the one that hashes.
+  const opening = openChannel(s.workerURL, true, WORKER_NAME);
+  opening.catch(() => undefined);
+  // The chain is copied, not transferred: resume sends it again.
+  const handed = await s.channel.call("handOff", request).catch(async (err: unknown) => {
+    (await opening.catch(() => null))?.terminate();
+    throw err; // the core still has the document open: nothing changed
+  });
+  const info = current;
+  current = null; // the old core let the document go
+  try {
+    await s.channel.ended();
+    s.channel = await opening;
+    const { buffer, length, update, gapStart, gapEnd, hash } = handed;
+    onHashing();
+    const { digest } = await s.channel.call("hash", { buffer, length, update, gapStart, gapEnd, hash }, [buffer]);
+    await loadCore(s.channel, s.options, s.wasmURL, s.workerURL);
+    const prepared = await s.channel.call("resume", { ...request, update, digest });
+    current = info; // open again, in the new core
+    return prepared;
+  } catch (err) {
+    // No core is left that holds the document: start afresh on the next initialize().
+    s.channel.terminate();
+    if (state === s) state = null;
+    starting = null;
+    const why = err instanceof Error ? err.message : String(err);
+    const code = err instanceof VeilsignError && err.code === "not-initialized" ? "not-initialized" : "internal";
+    throw new VeilsignError(code, `The core could not be started again for this large document (${why}); nothing was sent for signing. Call initialize() and open the document again.`);
   }
 }
 

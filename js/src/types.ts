@@ -174,6 +174,15 @@ export interface InitializeOptions {
   core?: new () => object;
   /** The WebSocket to reach the relay with; default globalThis.WebSocket, or the ws package in Node 20. */
   WebSocket?: WebSocketConstructor;
+  /**
+   * Documents of at least this many bytes are hashed while no core is loaded: the core's
+   * worker ends after preparing, a new one hashes and then starts the core again, before
+   * anything is sent. WebCrypto's digest holds the document twice; this keeps the core's
+   * ~30 MB out of that peak, for ~0.2 s more per signature. Default 32 MiB; Infinity never,
+   * 0 always. Only with worker: true, and without wasmModule the module is compiled again
+   * (from the browser's cache) rather than kept.
+   */
+  lowMemoryAbove?: number;
 }
 
 /** Who signs, as the relay must know them (phone is needed for tan). */
@@ -305,6 +314,11 @@ export interface SignResult {
   byteRange: [number, number, number, number];
   /** Which code hashed the document: WebCrypto, or Go's SHA-2 where WebCrypto is missing. */
   hashedWith: "webcrypto" | "go";
+  /**
+   * Whether the document was hashed while no core was loaded, the core's worker started
+   * again afterwards (InitializeOptions.lowMemoryAbove).
+   */
+  lowMemory: boolean;
   /**
    * The certificate chain the signature was made with (DER, leaf first), as the relay gave
    * it for this method and signer. Keep it (per method and signer; one for pen and tan) and

@@ -66,13 +66,27 @@ declare const Go: new () => {
 
 /** Requests of the page, by operation. */
 export interface Requests {
-  init: { module?: WebAssembly.Module; bytes?: ArrayBuffer };
-  /** Compile veilsign.wasm and return the module (index.ts's loadModule: a worker that then ends). */
-  compile: { url: string };
+  /** The module comes as given, compiled from bytes, or as the one message on port (from a compile worker). */
+  init: { module?: WebAssembly.Module; bytes?: ArrayBuffer; port?: MessagePort };
+  /**
+   * Compile veilsign.wasm (index.ts's loadModule: a worker that then ends) and return the
+   * module, or post it on port, straight to the core's worker, so the page never holds it.
+   */
+  compile: { url: string; port?: MessagePort };
   open: { buffer: ArrayBuffer; length: number };
   close: Record<string, never>;
   preflight: { plan: string; label: string };
-  prepare: { plan: string; label: string; chain: Uint8Array[]; options: PrepareOptions };
+  prepare: PrepareRequest;
+  /**
+   * Prepare without hashing, for a core that is about to end (index.ts, prepareFreed): the
+   * hashed ranges are laid out in the buffer, the core lets the document go, and the buffer
+   * comes back to the page to be hashed while no core is loaded.
+   */
+  handOff: PrepareRequest;
+  /** In a worker with no core yet: hash a handed-off buffer and keep it for resume. */
+  hash: HandOff;
+  /** Open the buffer hash kept and prepare again; the update must be the handed-off one. */
+  resume: PrepareRequest & { update: Uint8Array; digest: Uint8Array };
   /** keep: leave the signed document open (to extend it) instead of returning it. */
   embed: { cms: Uint8Array; keep?: boolean };
   verify: { bytes?: Uint8Array; roots?: string };
@@ -86,11 +100,14 @@ export interface Requests {
 /** Answers, by operation. */
 export interface Responses {
   init: { version: string };
-  compile: { module: WebAssembly.Module };
+  compile: { module?: WebAssembly.Module };
   open: DocumentInfo;
   close: null;
   preflight: Layout;
   prepare: PrepareResult;
+  handOff: HandOff & { result: Omit<PrepareResult, "digest" | "hashedWith"> };
+  hash: { digest: Uint8Array };
+  resume: PrepareResult;
   /** bytes is absent when embed kept the document open. */
   embed: { bytes?: Uint8Array };
   verify: VerifyReport;
@@ -99,6 +116,23 @@ export interface Responses {
   prepareTimestamp: { digest: Uint8Array; hash: "sha256" | "sha384" | "sha512" };
   embedTimestamp: null;
   take: { bytes: Uint8Array };
+}
+
+export interface PrepareRequest {
+  plan: string;
+  label: string;
+  chain: Uint8Array[];
+  options: PrepareOptions;
+}
+
+/** A prepared document between two cores: its buffer, laid out for hashing (see layOut). */
+export interface HandOff {
+  buffer: ArrayBuffer;
+  length: number;
+  update: Uint8Array;
+  gapStart: number;
+  gapEnd: number;
+  hash: "sha256" | "sha384" | "sha512";
 }
 
 export interface PrepareResult {
@@ -110,6 +144,8 @@ export interface PrepareResult {
   byteRange: [number, number, number, number];
   reserved: number;
   hashedWith: "webcrypto" | "go";
+  /** Hashed with no core loaded (handOff, hash, resume). */
+  lowMemory?: boolean;
 }
 
 export type Op = keyof Requests;
@@ -138,6 +174,8 @@ const webCryptoNames = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512"
 export class Core {
   private core: CoreBindings | null = null;
   private doc: { handle: number; buffer: ArrayBuffer; length: number } | null = null;
+  // A handed-off document hashed here before the core was loaded, waiting for resume.
+  private parked: { buffer: ArrayBuffer; length: number } | null = null;
   private pending: { prepared: number; update: Uint8Array; digest: Uint8Array } | null = null;
   // Requests run one after the other: each sees the state the previous one left.
   private queue: Promise<unknown> = Promise.resolve();
@@ -153,7 +191,7 @@ export class Core {
       case "init":
         return this.init(args as Requests["init"]);
       case "compile":
-        return compileURL(new URL((args as Requests["compile"]).url)).then((module) => [{ module }, []]);
+        return this.compile(args as Requests["compile"]);
       case "open":
         return this.open(args as Requests["open"]);
       case "close":
@@ -163,6 +201,12 @@ export class Core {
         return this.preflight(args as Requests["preflight"]);
       case "prepare":
         return this.prepare(args as Requests["prepare"], emit);
+      case "handOff":
+        return this.handOff(args as Requests["handOff"]);
+      case "hash":
+        return this.hash(args as Requests["hash"]);
+      case "resume":
+        return this.resume(args as Requests["resume"]);
       case "embed":
         return this.embed(args as Requests["embed"]);
       case "verify":
@@ -186,9 +230,17 @@ export class Core {
     return this.core;
   }
 
+  private async compile(a: Requests["compile"]): Promise<Answer<Responses["compile"]>> {
+    const module = await compileURL(new URL(a.url));
+    if (!a.port) return [{ module }, []];
+    a.port.postMessage(module);
+    a.port.close();
+    return [{}, []];
+  }
+
   private async init(a: Requests["init"]): Promise<Answer<Responses["init"]>> {
     if (!this.core) {
-      const module = a.module ?? (await WebAssembly.compile(a.bytes!));
+      const module = a.module ?? (a.port ? await moduleFrom(a.port) : await WebAssembly.compile(a.bytes!));
       const go = new Go();
       const instance = await WebAssembly.instantiate(module, go.importObject);
       // main installs the bindings before it blocks, so they exist once run() has started.
@@ -261,27 +313,81 @@ export class Core {
 
   /**
    * Hashes the signed ranges with WebCrypto, which has no incremental API, without joining
-   * the document and the update in a new buffer (DESIGN.md, "Reading"): the document's
-   * buffer has room after it, so the update's bytes before the /Contents placeholder and
-   * those after it are written there back to back, one view over document + both parts is
-   * hashed, and then the whole update is written in place so that the buffer holds the
-   * prepared file. Returns undefined when the room is too small; the caller hashes in Go.
+   * the document and the update in a new buffer (DESIGN.md, "Reading"): see layOut. Then
+   * the whole update is written in place so that the buffer holds the prepared file.
+   * Returns undefined when the room is too small; the caller hashes in Go.
    */
   private async webCryptoDigest(
     doc: { buffer: ArrayBuffer; length: number },
     p: PreparedCore,
     subtle: SubtleCrypto | undefined,
   ): Promise<Uint8Array | undefined> {
-    const n = doc.length;
-    const u = p.update.length;
-    if (!subtle || n + u > doc.buffer.byteLength) return undefined;
-    const all = new Uint8Array(doc.buffer);
-    const tail = p.update.subarray(p.gapEnd);
-    all.set(p.update.subarray(0, p.gapStart), n);
-    all.set(tail, n + p.gapStart);
-    const d = await subtle.digest(webCryptoNames[p.hash], all.subarray(0, n + p.gapStart + tail.length));
-    all.set(p.update, n);
-    return new Uint8Array(d);
+    if (!subtle || doc.length + p.update.length > doc.buffer.byteLength) return undefined;
+    return digestLaidOut(subtle, { buffer: doc.buffer, length: doc.length, update: p.update, gapStart: p.gapStart, gapEnd: p.gapEnd, hash: p.hash });
+  }
+
+  /**
+   * prepare for a core that ends next: no digest here. The buffer leaves with the hashed
+   * ranges laid out in it, and the core forgets the document and the prepared signature:
+   * nothing of them may be used once the buffer is gone.
+   */
+  private async handOff(a: Requests["handOff"]): Promise<Answer<Responses["handOff"]>> {
+    const core = this.bindings();
+    const doc = this.openDoc();
+    if (!globalThis.crypto?.subtle) throw Object.assign(new Error("This environment has no WebCrypto to hash with."), { code: "internal" });
+    const p = await core.prepare(doc.handle, a.plan, a.label, a.chain, { ...a.options, goDigest: false });
+    core.release(p.prepared);
+    if (doc.length + p.update.length > doc.buffer.byteLength) {
+      throw Object.assign(new Error("The signature's update does not fit the room after the document."), { code: "internal" });
+    }
+    const { buffer, length } = doc;
+    this.close();
+    layOut(new Uint8Array(buffer), length, p.update, p.gapStart, p.gapEnd);
+    const result = { hash: p.hash, field: p.field, label: p.label, layout: p.layout, byteRange: p.byteRange, reserved: p.reserved };
+    return [{ buffer, length, update: p.update, gapStart: p.gapStart, gapEnd: p.gapEnd, hash: p.hash, result }, [buffer]];
+  }
+
+  /** Hashes a handed-off buffer (before this worker loads a core) and keeps it for resume. */
+  private async hash(a: Requests["hash"]): Promise<Answer<Responses["hash"]>> {
+    const subtle = globalThis.crypto?.subtle;
+    if (!subtle) throw Object.assign(new Error("This environment has no WebCrypto to hash with."), { code: "internal" });
+    const digest = await digestLaidOut(subtle, a, true);
+    this.parked = { buffer: a.buffer, length: a.length };
+    return [{ digest: digest.slice() }, []];
+  }
+
+  /**
+   * Opens the parked buffer in the core and prepares the same signature again. pdfcore's
+   * prepare is deterministic for the same document, plan, chain and options (the signing
+   * time is among them), so the update must be the one that was hashed, byte for byte; if
+   * it is not, the digest would not be the document's, and nothing is signed.
+   */
+  private async resume(a: Requests["resume"]): Promise<Answer<PrepareResult>> {
+    const core = this.bindings();
+    const parked = this.parked;
+    if (!parked) throw Object.assign(new Error("No handed-off document to resume."), { code: "no-document" });
+    const { handle } = await core.open(new Uint8Array(parked.buffer, 0, parked.length));
+    this.close();
+    this.parked = null;
+    this.doc = { handle, buffer: parked.buffer, length: parked.length };
+    const p = await core.prepare(handle, a.plan, a.label, a.chain, { ...a.options, goDigest: false });
+    if (!sameBytes(p.update, a.update)) {
+      core.release(p.prepared);
+      throw Object.assign(new Error("The signature prepared again after the core restarted is not the one that was hashed."), { code: "internal" });
+    }
+    this.pending = { prepared: p.prepared, update: p.update, digest: a.digest };
+    const out: PrepareResult = {
+      digest: a.digest.slice(),
+      hash: p.hash,
+      field: p.field,
+      label: p.label,
+      layout: p.layout,
+      byteRange: p.byteRange,
+      reserved: p.reserved,
+      hashedWith: "webcrypto",
+      lowMemory: true,
+    };
+    return [out, []];
   }
 
   private async embed(a: Requests["embed"]): Promise<Answer<Responses["embed"]>> {
@@ -379,6 +485,44 @@ export class Core {
   }
 }
 
+/**
+ * Writes the update's bytes before the /Contents placeholder and those after it back to back
+ * after the document (in the room the buffer has there), so that one view over the document
+ * and both parts is what is signed. Returns that view's length.
+ */
+function layOut(all: Uint8Array, n: number, update: Uint8Array, gapStart: number, gapEnd: number): number {
+  const tail = update.subarray(gapEnd);
+  all.set(update.subarray(0, gapStart), n);
+  all.set(tail, n + gapStart);
+  return n + gapStart + tail.length;
+}
+
+/** Hashes a buffer laid out by layOut (lays it out first unless laidOut) and writes the whole update in place. */
+async function digestLaidOut(subtle: SubtleCrypto, h: HandOff, laidOut = false): Promise<Uint8Array> {
+  const all = new Uint8Array(h.buffer);
+  const n = laidOut ? h.length + h.gapStart + (h.update.length - h.gapEnd) : layOut(all, h.length, h.update, h.gapStart, h.gapEnd);
+  const d = await subtle.digest(webCryptoNames[h.hash], all.subarray(0, n));
+  all.set(h.update, h.length);
+  return new Uint8Array(d);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** The module a compile worker posts on port (see Requests.compile). */
+function moduleFrom(port: MessagePort): Promise<WebAssembly.Module> {
+  return new Promise((resolve, reject) => {
+    const done = (e: MessageEvent) => {
+      port.close();
+      if (e.data instanceof WebAssembly.Module) resolve(e.data);
+      else reject(Object.assign(new Error("The compile worker sent no module."), { code: "not-initialized" }));
+    };
+    port.addEventListener("message", done, { once: true });
+    port.start();
+  });
+}
+
 /** The marker that tells this module it was started as veilsign's worker, not imported. */
 export const WORKER_NAME = "veilsign";
 
@@ -408,7 +552,13 @@ async function bootstrap(): Promise<void> {
   // Only a dedicated worker started by channel.ts under our name serves: this module is
   // also imported on the calling thread (worker: false), where it must stay passive.
   const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
-  if (inWorker && g.name === WORKER_NAME && typeof g.postMessage === "function" && g.addEventListener) {
+  const named = g.name === WORKER_NAME || g.name?.startsWith(WORKER_NAME + " ");
+  if (inWorker && named && typeof g.postMessage === "function" && g.addEventListener) {
+    // The page names a lock after the worker (channel.ts, ended): held here until the worker
+    // is gone, so that the page can tell when its memory is free.
+    const lock = g.name!.slice(WORKER_NAME.length + 1);
+    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+    if (lock && locks) void locks.request(lock, () => new Promise<never>(() => {}));
     const post = g.postMessage.bind(g);
     const add = g.addEventListener.bind(g);
     serve({ post: (m, t) => post(m, t), listen: (fn) => add("message", (e) => fn(e.data)) });
