@@ -404,7 +404,8 @@ async function signAs(s) {
     await showReport();
     if (doc.size <= RENDER_LIMIT) await renderPages(signed);
     const offline = result.preparedAhead ? ", prepared offline" : "";
-    status(`${s.name} signed (${s.method}, PAdES ${result.level}${offline}). ${$("summary").textContent}`);
+    const lowMemory = result.lowMemory ? ", hashed with the core unloaded" : "";
+    status(`${s.name} signed (${s.method}, PAdES ${result.level}${offline}${lowMemory}). ${$("summary").textContent}`);
   } catch (err) {
     const stopped = ahead?.signal.aborted && err?.code === "aborted";
     status(`Signing failed: ${stopped ? "you stopped waiting for the relay; nothing was sent (the prepared signature is dropped)" : describe(err)}`);
