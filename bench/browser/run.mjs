@@ -150,6 +150,7 @@ try {
           endToEnd: { best: Math.min(...runsOf.ours.map((r) => r.endToEnd)), times: runsOf.ours.map((r) => r.endToEnd) },
           phases: o.phases,
           hashedWith: o.hashedWith,
+          lowMemory: o.lowMemory === true,
           byteRange: o.byteRange,
         },
         floor: { "crypto.subtle.digest": summary(runsOf["crypto.subtle.digest"]), "hash-wasm": summary(runsOf["hash-wasm"]) },
