@@ -81,6 +81,7 @@ func preflight(_ js.Value, args []js.Value) any {
 // Unless options.goDigest is set the digest is left to the caller (WebCrypto in the
 // worker), so the whole file is hashed exactly once.
 func prepare(_ js.Value, args []js.Value) any {
+	prepareCalled.Store(true)
 	if len(args) < 5 {
 		return rejected(badArg("prepare(handle, plan, label, chain, options) needs five arguments"))
 	}

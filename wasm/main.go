@@ -7,6 +7,7 @@
 package main
 
 import (
+	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -42,6 +43,9 @@ func main() {
 // hand over a document and identify its signer.
 const warmDelay = 50 * time.Millisecond
 
+// prepareCalled is set by the first prepare, which makes the warm-up pointless.
+var prepareCalled atomic.Bool
+
 // warmUp runs pdfcore.Warm once the core has been idle for warmDelay. The first prepare of
 // a page otherwise pays for the engine compiling every function it runs on first call
 // (90-160 ms in Chromium against 5 ms for the next one); afterwards it finds them compiled.
@@ -51,6 +55,12 @@ const warmDelay = 50 * time.Millisecond
 // on a fresh page is spent, when the page is quick, by the open that follows.
 func warmUp() {
 	time.Sleep(warmDelay)
+	if prepareCalled.Load() {
+		// A prepare came first (a core started again to resume a signature, js/src/index.ts
+		// prepareFreed, goes straight to open and prepare): it compiles what it runs, and
+		// a warm-up now would only hold it up, sharing the worker's one thread.
+		return
+	}
 	_ = pdfcore.Warm() // a failure only means the first signature is not sped up
 	// The conversions of the bindings' first prepare (plan in, layout out).
 	_, _ = planArg(js.ValueOf(`{"signers":[{"label":"A","name":"W","method":"x509","field":{"page":1,"rect":{"llx":0,"lly":0,"urx":1,"ury":1}}}]}`))
