@@ -468,11 +468,10 @@ async function prepareFreed(s: State, request: PrepareRequest, onHashing: () => 
   try {
     await s.channel.ended();
     s.channel = await opening;
-    const { buffer, length, update, gapStart, gapEnd, hash } = handed;
     onHashing();
-    const { digest } = await s.channel.call("hash", { buffer, length, update, gapStart, gapEnd, hash }, [buffer]);
+    const { digest } = await s.channel.call("hash", handed, [handed.buffer]);
     await loadCore(s.channel, s.options, s.wasmURL, s.workerURL);
-    const prepared = await s.channel.call("resume", { ...request, update, digest });
+    const prepared = await s.channel.call("resume", { ...request, update: handed.update, digest });
     current = info; // open again, in the new core
     return prepared;
   } catch (err) {

@@ -79,8 +79,8 @@ export interface Requests {
   prepare: PrepareRequest;
   /**
    * Prepare without hashing, for a core that is about to end (index.ts, prepareFreed): the
-   * hashed ranges are laid out in the buffer, the core lets the document go, and the buffer
-   * comes back to the page to be hashed while no core is loaded.
+   * core lets the document go, and the buffer comes back to the page with the update, to be
+   * hashed while no core is loaded.
    */
   handOff: PrepareRequest;
   /** In a worker with no core yet: hash a handed-off buffer and keep it for resume. */
@@ -105,7 +105,7 @@ export interface Responses {
   close: null;
   preflight: Layout;
   prepare: PrepareResult;
-  handOff: HandOff & { result: Omit<PrepareResult, "digest" | "hashedWith"> };
+  handOff: HandOff;
   hash: { digest: Uint8Array };
   resume: PrepareResult;
   /** bytes is absent when embed kept the document open. */
@@ -125,7 +125,7 @@ export interface PrepareRequest {
   options: PrepareOptions;
 }
 
-/** A prepared document between two cores: its buffer, laid out for hashing (see layOut). */
+/** A prepared document between two cores: its buffer and the update to hash after it (see digestRanges). */
 export interface HandOff {
   buffer: ArrayBuffer;
   length: number;
@@ -311,30 +311,26 @@ export class Core {
     return [out, []];
   }
 
-  /**
-   * Hashes the signed ranges with WebCrypto, which has no incremental API, without joining
-   * the document and the update in a new buffer (DESIGN.md, "Reading"): see layOut. Then
-   * the whole update is written in place so that the buffer holds the prepared file.
-   * Returns undefined when the room is too small; the caller hashes in Go.
-   */
+  /** Hashes the signed ranges with WebCrypto (digestRanges); undefined when the room is too small: the caller hashes in Go. */
   private async webCryptoDigest(
     doc: { buffer: ArrayBuffer; length: number },
     p: PreparedCore,
     subtle: SubtleCrypto | undefined,
   ): Promise<Uint8Array | undefined> {
     if (!subtle || doc.length + p.update.length > doc.buffer.byteLength) return undefined;
-    return digestLaidOut(subtle, { buffer: doc.buffer, length: doc.length, update: p.update, gapStart: p.gapStart, gapEnd: p.gapEnd, hash: p.hash });
+    return digestRanges(subtle, { buffer: doc.buffer, length: doc.length, update: p.update, gapStart: p.gapStart, gapEnd: p.gapEnd, hash: p.hash });
   }
 
   /**
-   * prepare for a core that ends next: no digest here. The buffer leaves with the hashed
-   * ranges laid out in it, and the core forgets the document and the prepared signature:
-   * nothing of them may be used once the buffer is gone.
+   * prepare for a core that ends next: no digest here. The buffer leaves with the update,
+   * and the core forgets the document and the prepared signature: nothing of them may be
+   * used once the buffer is gone. Refused, with the document still open, where the hash
+   * worker could not hash (no WebCrypto, no room for the update).
    */
   private async handOff(a: Requests["handOff"]): Promise<Answer<Responses["handOff"]>> {
     const core = this.bindings();
     const doc = this.openDoc();
-    if (!globalThis.crypto?.subtle) throw Object.assign(new Error("This environment has no WebCrypto to hash with."), { code: "internal" });
+    webCrypto();
     const p = await core.prepare(doc.handle, a.plan, a.label, a.chain, { ...a.options, goDigest: false });
     core.release(p.prepared);
     if (doc.length + p.update.length > doc.buffer.byteLength) {
@@ -342,18 +338,14 @@ export class Core {
     }
     const { buffer, length } = doc;
     this.close();
-    layOut(new Uint8Array(buffer), length, p.update, p.gapStart, p.gapEnd);
-    const result = { hash: p.hash, field: p.field, label: p.label, layout: p.layout, byteRange: p.byteRange, reserved: p.reserved };
-    return [{ buffer, length, update: p.update, gapStart: p.gapStart, gapEnd: p.gapEnd, hash: p.hash, result }, [buffer]];
+    return [{ buffer, length, update: p.update, gapStart: p.gapStart, gapEnd: p.gapEnd, hash: p.hash }, [buffer]];
   }
 
   /** Hashes a handed-off buffer (before this worker loads a core) and keeps it for resume. */
   private async hash(a: Requests["hash"]): Promise<Answer<Responses["hash"]>> {
-    const subtle = globalThis.crypto?.subtle;
-    if (!subtle) throw Object.assign(new Error("This environment has no WebCrypto to hash with."), { code: "internal" });
-    const digest = await digestLaidOut(subtle, a, true);
+    const digest = await digestRanges(webCrypto(), a);
     this.parked = { buffer: a.buffer, length: a.length };
-    return [{ digest: digest.slice() }, []];
+    return [{ digest }, []];
   }
 
   /**
@@ -486,24 +478,28 @@ export class Core {
 }
 
 /**
- * Writes the update's bytes before the /Contents placeholder and those after it back to back
- * after the document (in the room the buffer has there), so that one view over the document
- * and both parts is what is signed. Returns that view's length.
+ * Hashes the signed ranges with WebCrypto, which has no incremental API, without joining
+ * the document and the update in a new buffer (DESIGN.md, "Reading"): the buffer has room
+ * after the document, so the update's bytes before the /Contents placeholder and those
+ * after it are written there back to back and one view over document + both parts is
+ * hashed. Then the whole update is written in place, so that the buffer holds the prepared
+ * file.
  */
-function layOut(all: Uint8Array, n: number, update: Uint8Array, gapStart: number, gapEnd: number): number {
-  const tail = update.subarray(gapEnd);
-  all.set(update.subarray(0, gapStart), n);
-  all.set(tail, n + gapStart);
-  return n + gapStart + tail.length;
-}
-
-/** Hashes a buffer laid out by layOut (lays it out first unless laidOut) and writes the whole update in place. */
-async function digestLaidOut(subtle: SubtleCrypto, h: HandOff, laidOut = false): Promise<Uint8Array> {
+async function digestRanges(subtle: SubtleCrypto, h: HandOff): Promise<Uint8Array> {
   const all = new Uint8Array(h.buffer);
-  const n = laidOut ? h.length + h.gapStart + (h.update.length - h.gapEnd) : layOut(all, h.length, h.update, h.gapStart, h.gapEnd);
-  const d = await subtle.digest(webCryptoNames[h.hash], all.subarray(0, n));
+  const tail = h.update.subarray(h.gapEnd);
+  all.set(h.update.subarray(0, h.gapStart), h.length);
+  all.set(tail, h.length + h.gapStart);
+  const d = await subtle.digest(webCryptoNames[h.hash], all.subarray(0, h.length + h.gapStart + tail.length));
   all.set(h.update, h.length);
   return new Uint8Array(d);
+}
+
+/** WebCrypto, or the error that says it is missing. */
+function webCrypto(): SubtleCrypto {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw Object.assign(new Error("This environment has no WebCrypto to hash with."), { code: "internal" });
+  return subtle;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

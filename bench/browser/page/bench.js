@@ -132,7 +132,7 @@ async function oursOnce(cert) {
   await veil.ended();
   const t4 = performance.now();
   veil = next;
-  const { digest } = await veil.call("hash", { buffer: h.buffer, length: h.length, update: h.update, gapStart: h.gapStart, gapEnd: h.gapEnd, hash: h.hash }, [h.buffer]);
+  const { digest } = await veil.call("hash", h, [h.buffer]);
   const t5 = performance.now();
   await loadCore(veil);
   const p = await veil.call("resume", { ...request, update: h.update, digest });
