@@ -79,7 +79,10 @@ func (f *File) intOf(o types.Object) (int, error) {
 }
 
 // Page finds page n (1-based), descending only the branch that holds it: /Count of each
-// intermediate node says which kid to enter.
+// intermediate node says which kid to enter. Each node's kids are scanned from the end
+// nearer to the page, so the last page of a flat tree — where a signature page is sized
+// from and often where a signature field is — costs one kid, not all of them; in a tree
+// whose counts add up both directions find the same page.
 func (f *File) Page(n int) (*Page, error) {
 	root, rootNum, err := f.PagesRoot()
 	if err != nil {
@@ -88,6 +91,10 @@ func (f *File) Page(n int) (*Page, error) {
 	inh := inherited{}
 	inh.take(root)
 	node, nodeNum := root, rootNum
+	count, err := f.intOf(root["Count"])
+	if err != nil {
+		count = -1 // unknown: the kids are scanned from the start
+	}
 	want := n - 1
 	seen := map[int]bool{rootNum: true}
 	for depth := 0; depth < 64; depth++ {
@@ -99,9 +106,20 @@ func (f *File) Page(n int) (*Page, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: page tree node %d has no /Kids", ErrDamagedObject, nodeNum)
 		}
+		// From the end, the page is the skip-th leaf counting back from the last. Only with
+		// a count the file can hold (no more pages than objects): one that lies, scanned
+		// from the end, would make its only page the last of two billion.
+		fromEnd := count > 0 && count <= f.NumObjects() && want < count && want >= count/2
+		skip := want
+		if fromEnd {
+			skip = count - 1 - want
+		}
 		found := false
-		for _, k := range arr {
-			ref, ok := k.(types.IndirectRef)
+		for i := range arr {
+			if fromEnd {
+				i = len(arr) - 1 - i
+			}
+			ref, ok := arr[i].(types.IndirectRef)
 			if !ok {
 				continue
 			}
@@ -118,8 +136,8 @@ func (f *File) Page(n int) (*Page, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%w: page tree node %d has no /Count", ErrDamagedObject, kn)
 				}
-				if want >= c {
-					want -= c
+				if skip >= c {
+					skip -= c
 					continue
 				}
 				if seen[kn] {
@@ -127,11 +145,15 @@ func (f *File) Page(n int) (*Page, error) {
 				}
 				seen[kn] = true
 				inh.take(kd)
-				node, nodeNum, found = kd, kn, true
+				node, nodeNum, count, found = kd, kn, c, true
+				want = skip
+				if fromEnd {
+					want = c - 1 - skip
+				}
 				break
 			}
-			if want > 0 {
-				want--
+			if skip > 0 {
+				skip--
 				continue
 			}
 			inh.take(kd)

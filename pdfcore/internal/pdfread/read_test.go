@@ -171,3 +171,100 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestPageFromEitherEnd: Page(n) scans each node's kids from the end nearer to page n, so
+// in every tree whose counts add up it must find the page the one full walk (PageNumbers)
+// numbers n — in all the test PDFs, in the generated page trees, and in nested trees of
+// uneven branches built here — and the last page of a flat tree must cost one kid.
+func TestPageFromEitherEnd(t *testing.T) {
+	type doc struct {
+		name string
+		data []byte
+	}
+	var docs []doc
+	files, _ := filepath.Glob("../../../testdata/pdf/*.pdf")
+	for _, fn := range files {
+		data, err := os.ReadFile(fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, doc{filepath.Base(fn), data})
+	}
+	for _, c := range synthetic() {
+		if strings.HasPrefix(c.Name, "page-tree/") && !strings.Contains(c.Name, "100000") {
+			docs = append(docs, doc{c.Name, c.Bytes()})
+		}
+	}
+	for _, shape := range [][]int{{1, 5, 2}, {7}, {3, 0, 4}, {1, 1, 1, 9}} {
+		docs = append(docs, doc{fmt.Sprintf("nested %v", shape), nestedPages(shape)})
+	}
+	checked := 0
+	for _, d := range docs {
+		f, err := Open(d.data)
+		if err != nil {
+			continue
+		}
+		n, err := f.PageCount()
+		if err != nil || n > 2000 {
+			continue
+		}
+		nums, err := f.PageNumbers(n + 1)
+		if err != nil || len(nums) != n {
+			continue // a tree whose counts do not add up, or that lists a page twice
+		}
+		for i := 1; i <= n; i++ {
+			p, err := f.Page(i)
+			if err != nil {
+				t.Fatalf("%s: page %d: %v", d.name, i, err)
+			}
+			if nums[p.Ref] != i {
+				t.Fatalf("%s: Page(%d) is object %d, which the full walk numbers %d", d.name, i, p.Ref, nums[p.Ref])
+			}
+		}
+		checked++
+	}
+	if checked < 60 {
+		t.Fatalf("only %d documents had a consistent page tree to check", checked)
+	}
+
+	data := minimal(400)
+	f, err := OpenReaderAt(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Page(1); err != nil { // the catalog and the root, as every Page needs
+		t.Fatal(err)
+	}
+	before := len(f.objects)
+	p, err := f.Page(400)
+	if err != nil || p.Ref != 2+400 {
+		t.Fatalf("the last page: %+v, %v", p, err)
+	}
+	if parsed := len(f.objects) - before; parsed != 1 {
+		t.Fatalf("finding the last of 400 pages parsed %d objects", parsed)
+	}
+}
+
+// nestedPages is a page tree whose root has one intermediate node per entry of shape, each
+// holding that many pages (an empty one counts 0), followed by one page of the root's own.
+func nestedPages(shape []int) []byte {
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
+	var rootKids []string
+	total := 0
+	for _, k := range shape {
+		node := len(objs) + 1
+		objs = append(objs, "")
+		var kids []string
+		for range k {
+			objs = append(objs, fmt.Sprintf("<< /Type /Page /Parent %d 0 R >>", node))
+			kids = append(kids, fmt.Sprintf("%d 0 R", len(objs)))
+		}
+		objs[node-1] = fmt.Sprintf("<< /Type /Pages /Parent 2 0 R /Count %d /Kids [%s] >>", k, strings.Join(kids, " "))
+		rootKids = append(rootKids, fmt.Sprintf("%d 0 R", node))
+		total += k
+	}
+	objs = append(objs, "<< /Type /Page /Parent 2 0 R >>")
+	rootKids = append(rootKids, fmt.Sprintf("%d 0 R", len(objs)))
+	objs[1] = fmt.Sprintf("<< /Type /Pages /Count %d /Kids [%s] /MediaBox [0 0 612 792] >>", total+1, strings.Join(rootKids, " "))
+	return classic("1.4", objs...)
+}
