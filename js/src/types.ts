@@ -176,8 +176,8 @@ export interface InitializeOptions {
   WebSocket?: WebSocketConstructor;
   /**
    * Documents of at least this many bytes are hashed while no core is loaded: the core's
-   * worker ends after preparing, a new one hashes and then starts the core again, before
-   * anything is sent. WebCrypto's digest holds the document twice; this keeps the core's
+   * worker ends after preparing, a new one (a standby, started by open() for such a
+   * document) hashes and then starts the core again, before anything is sent. WebCrypto's digest holds the document twice; this keeps the core's
    * ~30 MB out of that peak, for ~0.2 s more per signature. Default 32 MiB; Infinity never,
    * 0 always. Only with worker: true, and without wasmModule the module is compiled again
    * (from the browser's cache) rather than kept.

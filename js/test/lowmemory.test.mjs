@@ -90,6 +90,30 @@ describe("hashing with no core loaded", { timeout: 180_000 }, () => {
     await checkSigned(veilsign, relay, res.bytes, 1);
   });
 
+  test("a standby worker is ready while such a document is open, and only then", async () => {
+    // Worker threads of this process (the relay is a child process): the core's, the
+    // standby's, and briefly a compile worker's.
+    const workers = () => process.report.getReport().workers.length;
+    const settles = async (want, what) => {
+      const deadline = Date.now() + 10_000;
+      while (workers() !== want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(workers(), want, what);
+    };
+    await veilsign.open(original);
+    await settles(2, "the core and a standby after open()");
+    const { res } = await signPen("A", "Ann Pen");
+    assert.equal(res.lowMemory, true);
+    // The standby became the core, the old core ended, and a new standby waits for the next signature.
+    await settles(2, "a new core and a new standby after the signature");
+    await veilsign.close();
+    await settles(1, "the core alone once no document is open");
+    await veilsign.open(res.bytes);
+    await settles(2, "a standby again for the signed document");
+    veilsign.terminate();
+    await settles(0, "nothing left after terminate()");
+    await init();
+  });
+
   test("a core that cannot start again fails before anything is sent", async () => {
     await veilsign.open(original);
     const sent = rec.frames.length;
