@@ -145,7 +145,7 @@ func browserRows(k *keys, mb int, data []byte) []Row {
 	if ph := res.Ours.Phases; len(ph) > 0 && res.Ours.LowMemory {
 		// sign()'s path for large documents (js/src/index.ts, prepareFreed): the restart
 		// follows the digest, so it is not in the row, but a signer waits for it.
-		notes = append(notes, fmt.Sprintf("hashed with no core loaded (lowMemoryAbove): phases of the best run: copy into the worker's buffer %.0f ms, open %.0f ms, prepare %.0f ms, core's worker ended %.0f ms, digest in a new worker %.0f ms; then, after the digest, the core started again (compile, open, prepare again) %.0f ms", ph["copy"], ph["open"], ph["prepare"], ph["end"], ph["hash"], ph["restart"]))
+		notes = append(notes, fmt.Sprintf("hashed with no core loaded (lowMemoryAbove): phases of the best run: copy into the worker's buffer %.0f ms, open %.0f ms, prepare %.0f ms, core's worker ended %.0f ms, digest in the standby worker %.0f ms; then, after the digest, the core started again (compile, open, prepare again) %.0f ms", ph["copy"], ph["open"], ph["prepare"], ph["end"], ph["hash"], ph["restart"]))
 	} else if len(ph) > 0 {
 		notes = append(notes, fmt.Sprintf("phases of the best run: copy into the worker's buffer %.0f ms, open %.0f ms, prepare+digest %.0f ms", ph["copy"], ph["open"], ph["prepare"]))
 	}
