@@ -117,14 +117,9 @@ func readVersion(b []byte) string {
 // checkOffsets verifies that every uncompressed in-use entry points at "num gen obj" for its
 // own number. It reads a few bytes per object, not the objects.
 func (f *File) checkOffsets() error {
+	check := f.buf.objectHeader
 	if f.buf.src != nil {
-		offsets := make([]int64, 0, len(f.index))
-		for _, e := range f.index {
-			if e.Kind == InFile {
-				offsets = append(offsets, e.Offset)
-			}
-		}
-		f.buf.prefetch(offsets, 64)
+		check = f.buf.headerChecker(f.index)
 	}
 	// The lowest-numbered bad entry is reported, so that the same file always gives the
 	// same message.
@@ -137,7 +132,7 @@ func (f *File) checkOffsets() error {
 		var err error
 		if e.Offset <= 0 || e.Offset >= f.buf.size {
 			err = damagedXref("object %d is listed at offset %d, outside the file", num, e.Offset)
-		} else if n, _, _, ok := f.buf.objectHeader(e.Offset); !ok || int(n) != num {
+		} else if n, _, _, ok := check(e.Offset); !ok || int(n) != num {
 			err = damagedXref("object %d is not at offset %d where the cross-reference puts it", num, e.Offset)
 		}
 		if err != nil {

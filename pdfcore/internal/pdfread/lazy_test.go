@@ -210,6 +210,55 @@ func TestLazyReadsLittle(t *testing.T) {
 	}
 }
 
+// TestLazyOpenOfManyObjects: opening a file of many small objects checks every object's
+// header (on nearly every page of it) without keeping those pages or allocating the file's
+// size: a 20 MB file of 20,000 objects kept all of it in the page cache, and so in the
+// WASM core's memory, which never shrinks.
+func TestLazyOpenOfManyObjects(t *testing.T) {
+	const pages = 10000
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
+	kids := make([]string, pages)
+	line := "BT /F1 9 Tf 40 800 Td (" + strings.Repeat("dense text ", 8) + ") Tj ET\n"
+	content := strings.Repeat(line, 20)
+	for i := range pages {
+		kids[i] = fmt.Sprintf("%d 0 R", 3+2*i)
+		objs = append(objs, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /Contents %d 0 R >>", 4+2*i),
+			fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", len(content), content))
+	}
+	objs[1] = fmt.Sprintf("<< /Type /Pages /Count %d /Kids [%s] /MediaBox [0 0 595 842] >>", pages, strings.Join(kids, " "))
+	data := classic("1.7", objs...)
+	var f *File
+	var err error
+	alloc := allocated(func() { f, err = OpenReaderAt(bytes.NewReader(data), int64(len(data))) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads, n := f.ReadStats()
+	cached := len(f.buf.pages) * pageSize
+	t.Logf("%d bytes, %d objects: open read %d bytes in %d reads, keeps %d KB of them, allocated %d KB", len(data), f.NumObjects(), n, reads, cached>>10, alloc>>10)
+	// The cross-reference table, 400 KB of it, is kept; the objects' pages are not.
+	if cached > len(data)/10 {
+		t.Errorf("open keeps %d KB of the file", cached>>10)
+	}
+	if alloc > uint64(len(data))/2 {
+		t.Errorf("open allocated %d KB for a file of %d KB", alloc>>10, len(data)>>10)
+	}
+	if max := len(data)/headerChunk + 20; reads > max {
+		t.Errorf("open made %d reads, more than %d", reads, max)
+	}
+	// A damaged offset among them is still found, and named the same way a complete
+	// file's is.
+	x := bytes.LastIndex(data, []byte("\nxref\n")) + 1
+	entry := x + len("xref\n0 20003\n") + 20*5000
+	bad := bytes.Clone(data)
+	copy(bad[entry:], fmt.Sprintf("%010d", 12345))
+	_, lazyErr := OpenReaderAt(bytes.NewReader(bad), int64(len(bad)))
+	_, completeErr := Open(bad)
+	if !errors.Is(lazyErr, ErrDamagedXref) || completeErr == nil || lazyErr.Error() != completeErr.Error() {
+		t.Fatalf("a wrong offset: lazily %v, complete %v", lazyErr, completeErr)
+	}
+}
+
 // failingReader fails every read that touches [from, to).
 type failingReader struct {
 	r        io.ReaderAt

@@ -201,40 +201,82 @@ func (b *buffer) readInto(out []byte, off int64) bool {
 	return true
 }
 
-// prefetch reads the pages holding [o, o+n) for every offset o, in as few reads as it can:
-// runs of wanted pages separated by at most gap unwanted ones are read as one.
-func (b *buffer) prefetch(offsets []int64, n int64) {
-	if b.src == nil || len(offsets) == 0 {
-		return
+// headerChecker reads the object headers of the in-file entries of index, in as few
+// reads as it can, and returns what objectHeader says at each of their offsets. Runs of
+// headers separated by at most headerGap unwanted pages are read as one, up to
+// headerChunk bytes. A run of a few pages goes to the page cache, as objects near it are
+// often parsed next; a longer one — a file of many small objects, where the headers are
+// on nearly every page — is read into one reused buffer and dropped, so that opening a
+// 50 MB file of 50,000 objects neither keeps its 50 MB nor allocates them (it did both
+// while every run was cached). A header that does not end well inside its run is read
+// again the usual way, so the answers are objectHeader's, byte for byte.
+func (b *buffer) headerChecker(index map[int]Entry) func(off int64) (num, gen, next int64, ok bool) {
+	offsets := make([]int64, 0, len(index))
+	for _, e := range index {
+		if e.Kind == InFile && e.Offset > 0 && e.Offset < b.size {
+			offsets = append(offsets, e.Offset)
+		}
 	}
-	want := map[int64]bool{}
-	for _, o := range offsets {
-		if o < 0 || o >= b.size {
-			continue
-		}
-		for p := max(o-lookback, 0) / pageSize; p <= min(o+n, b.size-1)/pageSize; p++ {
-			want[p] = true
-		}
+	slices.Sort(offsets)
+	type header struct {
+		num, gen, next int64
+		ok             bool
 	}
-	pages := make([]int64, 0, len(want))
-	for p := range want {
-		pages = append(pages, p)
+	found := make(map[int64]header, len(offsets))
+	pageOf := func(o int64) (first, last int64) {
+		return max(o-lookback, 0) / pageSize, min(o+headerBytes, b.size-1) / pageSize
 	}
-	slices.Sort(pages)
-	const gap = 4
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := 0; i < len(pages); {
-		j := i
-		for j+1 < len(pages) && pages[j+1]-pages[j] <= gap {
-			j++
+	var scratch []byte
+	for i := 0; i < len(offsets); {
+		first, last := pageOf(offsets[i])
+		j := i + 1
+		for ; j < len(offsets); j++ {
+			p, q := pageOf(offsets[j])
+			if p-last > headerGap || (q-first+1)*pageSize > headerChunk {
+				break
+			}
+			last = max(last, q)
 		}
-		if b.whole == nil {
-			b.fillRange(pages[i], pages[j])
+		if last-first < cachedRun {
+			b.mu.Lock()
+			if b.whole == nil {
+				b.fillRange(first, last)
+			}
+			b.mu.Unlock()
+			i = j
+			continue // objectHeader finds these pages cached
 		}
-		i = j + 1
+		from, to := first*pageSize, min((last+1)*pageSize, b.size)
+		scratch = slices.Grow(scratch[:0], int(to-from))[:to-from]
+		b.mu.Lock()
+		read := b.readInto(scratch, from)
+		b.mu.Unlock()
+		for ; read && i < j; i++ {
+			o := offsets[i]
+			num, gen, next, ok := objectHeader(scratch, o-from)
+			// grow's rule: an answer that stops well inside the bytes read stands.
+			if next += from; next+growMargin <= to || to == b.size {
+				found[o] = header{num, gen, next, ok}
+			}
+		}
+		i = j
+	}
+	return func(off int64) (num, gen, next int64, ok bool) {
+		if h, ok := found[off]; ok {
+			return h.num, h.gen, h.next, h.ok
+		}
+		return b.objectHeader(off)
 	}
 }
+
+// Reading object headers (headerChecker): the bytes a header is read in, the unwanted pages
+// that still join two runs, the longest run read at once, and the runs short enough to cache.
+const (
+	headerBytes = 64
+	headerGap   = 4
+	headerChunk = 1 << 20
+	cachedRun   = 4
+)
 
 // fillRange makes sure pages p..q are cached, reading the missing ones (one read when all
 // are missing).
@@ -292,20 +334,22 @@ func (t plainText) upto(_, end int64) ([]byte, int64) {
 func (t plainText) length() int64 { return int64(len(t)) }
 
 // grow runs parse on windows of t that start at off and grow (first bytes, then eight
-// times more each round) until the offset where parse stopped lies margin bytes inside the
-// window, or the window reaches the end of t. Parsers of unbounded text (white space, a
+// times more each round) until the offset where parse stopped lies growMargin bytes inside
+// the window, or the window reaches the end of t. Parsers of unbounded text (white space, a
 // search) thus never mistake a window's end for the end of the file. parse gets the window
 // and the offset of its first byte, and returns the offset where it stopped.
 func grow(t text, off, first int64, parse func(window []byte, base int64) (stop int64)) {
-	const margin = 16
 	for w := firstWindow(first); ; w *= 8 {
 		window, base := t.upto(off, plus(off, w))
 		end := base + int64(len(window))
-		if stop := parse(window, base); stop+margin <= end || end == t.length() || w >= t.length() {
+		if stop := parse(window, base); stop+growMargin <= end || end == t.length() || w >= t.length() {
 			return
 		}
 	}
 }
+
+// growMargin is how far inside a window a parse must stop for grow to take its answer.
+const growMargin = 16
 
 // plus is off+n, saturating instead of overflowing: offsets come from the file, and a /Prev
 // near 2^63 plus a window's size must not wrap to a negative end.
