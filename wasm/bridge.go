@@ -88,13 +88,15 @@ func guarded(work func() (any, error)) (v any, err error) {
 }
 
 // fromGo converts a result of pdfcore to a plain JavaScript object named by the `json` tags
-// of its type (package plain), so those tags are the one schema on both sides.
+// of its type, so those tags are the one schema on both sides. It crosses as JSON text
+// (package plain), which JavaScript's JSON.parse builds in one call: an object built from
+// Go holds a Go finalizer per nested value.
 func fromGo(v any) (js.Value, error) {
-	p, err := plain.From(v)
+	text, err := plain.Marshal(v)
 	if err != nil {
 		return js.Undefined(), err
 	}
-	return js.ValueOf(p), nil
+	return js.Global().Get("JSON").Call("parse", string(text)), nil
 }
 
 // bytesArg copies a Uint8Array argument into Go memory.

@@ -2,6 +2,7 @@ package plain
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,31 +14,52 @@ import (
 // encoding/json would have made it, with every field set and with none.
 var results = []any{pdfcore.Report{}, pdfcore.Layout{}, pdfcore.SignatureField{}, pdfcore.Plan{}}
 
-func TestFromIsJSON(t *testing.T) {
+func TestMarshalIsJSON(t *testing.T) {
 	for _, zero := range results {
 		typ := reflect.TypeOf(zero)
 		for _, v := range []any{zero, filled(typ, 1).Interface(), filled(typ, 2).Interface()} {
-			got, err := From(v)
-			if err != nil {
-				t.Fatalf("%s: %v", typ, err)
-			}
-			if want := viaJSON(t, v); !reflect.DeepEqual(got, want) {
-				t.Errorf("%s:\nplain %#v\njson  %#v", typ, got, want)
-			}
+			sameAsJSON(t, v)
 		}
 	}
 	// A pointer, a nil slice and an empty one, as the bindings pass them.
 	for _, v := range []any{&pdfcore.Layout{Kind: "slot"}, (*pdfcore.Layout)(nil), []pdfcore.SignatureField(nil), []pdfcore.SignatureField{}} {
-		got, err := From(v)
-		if err != nil || !reflect.DeepEqual(got, viaJSON(t, v)) {
-			t.Errorf("%#v: %#v, %v", v, got, err)
-		}
+		sameAsJSON(t, v)
+	}
+	// Strings as a document can make them (a signer's name, a field's), and numbers at the
+	// edges of JSON's two notations.
+	for _, s := range []string{"", "plain", "é\"<>&\\/", "tab\tline\nret\r", "\x00\x01\x1f\x7f", "bad \xff\xfe utf-8 \xe2\x82", "\u2028\u2029", "😀 𝄞", strings.Repeat("ab", 1000)} {
+		sameAsJSON(t, struct {
+			S string `json:"s"`
+		}{s})
+	}
+	for _, f := range []float64{0, math.Copysign(0, -1), 0.1, -2.5, 1e-6, 9.99e-7, 1e-7, 1.5e-300, 1e20, 1e21, 123456789012345678, -1e21, 5e-324, math.MaxFloat64, 595.275, 1.0 / 3} {
+		sameAsJSON(t, struct {
+			F float64 `json:"f"`
+		}{f})
+	}
+	for _, n := range []any{int8(-128), int64(math.MinInt64), uint64(math.MaxUint64), uint16(7)} {
+		sameAsJSON(t, []any{n})
 	}
 }
 
-func TestFromRefusesWhatJSONWouldChange(t *testing.T) {
-	for _, v := range []any{struct{ B []byte }{B: []byte{1}}, map[string]int{}, struct{ C chan int }{}, 1.0 / zero()} {
-		if _, err := From(v); err == nil {
+func sameAsJSON(t *testing.T, v any) {
+	t.Helper()
+	got, err := Marshal(v)
+	if err != nil {
+		t.Fatalf("%T: %v", v, err)
+	}
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%T:\nplain %s\njson  %s", v, got, want)
+	}
+}
+
+func TestMarshalRefusesWhatJSONWouldChange(t *testing.T) {
+	for _, v := range []any{struct{ B []byte }{B: []byte{1}}, map[string]int{}, struct{ C chan int }{}, 1.0 / zero(), math.NaN(), float32(1)} {
+		if _, err := Marshal(v); err == nil {
 			t.Errorf("%#v: no error", v)
 		}
 	}
@@ -103,19 +125,6 @@ func TestIntoRefusesWhatJSONRefuses(t *testing.T) {
 			t.Errorf("%s: encoding/json takes it", text)
 		}
 	}
-}
-
-func viaJSON(t *testing.T, v any) any {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // filled returns a value of typ with every field set, recursively, from seed: slices get
