@@ -112,8 +112,8 @@ func TestChangesAnalysedOnce(t *testing.T) {
 		t.Fatalf("%d signatures, valid %v", len(rep.Signatures), rep.Valid)
 	}
 	first := rep.Signatures[0].ChangesAfter
-	if len(first) != 1000 {
-		t.Fatalf("%d changes after the first signature, want one per revision", len(first))
+	if n := len(first) + rep.Signatures[0].ChangesNotListed; n != 1000 || len(first) != changesListed(1000) {
+		t.Fatalf("%d changes after the first signature (%d listed), want one per revision", n, len(first))
 	}
 	first[0].Detail = "edited"
 	for _, s := range rep.Signatures[1:] {

@@ -88,6 +88,9 @@ func (r *Report) WriteText(w io.Writer) {
 				fmt.Fprintf(w, "    revision %d: %s — %s\n", c.Revision, c.Kind, c.Detail)
 			}
 		}
+		if s.ChangesNotListed > 0 {
+			fmt.Fprintf(w, "  %d more change(s) after this signature are not listed.\n", s.ChangesNotListed)
+		}
 	}
 }
 

@@ -40,7 +40,12 @@ type SignatureReport struct {
 	SignedAt            string          `json:"signedAt,omitempty"`
 	Timestamp           TimestampReport `json:"timestamp"`
 	Level               string          `json:"level"`
-	ChangesAfter        []Change        `json:"changesAfter"`
+	// ChangesAfter lists what later revisions changed, in revision order: at most
+	// MaxChangesListed (fewer in a report of hundreds of signatures), those not allowed
+	// first when there are more.
+	ChangesAfter []Change `json:"changesAfter"`
+	// ChangesNotListed counts the changes after this signature that ChangesAfter leaves out.
+	ChangesNotListed int `json:"changesNotListed,omitempty"`
 	// Revocation is set when the document carries validation data (a DSS).
 	Revocation *RevocationReport `json:"revocation,omitempty"`
 }

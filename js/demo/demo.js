@@ -730,6 +730,7 @@ async function showReport() {
     if (sig.revocation) rows.push(["Revocation", `${sig.revocation.status}${sig.revocation.source ? ` (${sig.revocation.source})` : ""}`]);
     const bad = sig.changesAfter.filter((c) => !c.allowed);
     if (bad.length) rows.push(["Changed after", bad.map((c) => c.detail).join("; ")]);
+    if (sig.changesNotListed) rows.push(["Not listed", `${sig.changesNotListed} more change(s) after this signature`]);
     li.append(head, details(rows));
     list.append(li);
   }

@@ -380,7 +380,10 @@ export interface SignatureReport {
   signedAt?: string;
   timestamp: TimestampReport;
   level: string;
+  /** What later revisions changed, in revision order: at most 200 (fewer in a report of hundreds of signatures), those not allowed first when there are more. */
   changesAfter: Change[];
+  /** How many changes after this signature changesAfter leaves out. */
+  changesNotListed?: number;
   /** Set when the document carries validation data (a DSS). */
   revocation?: RevocationReport;
 }
