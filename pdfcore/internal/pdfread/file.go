@@ -77,7 +77,15 @@ func open(b *buffer) (*File, error) {
 	// object is already the null object: a table of a million free entries otherwise
 	// cost a second map of a million entries (the malformed-input suite measured 310 MB
 	// for an 18 MB file).
-	f.index = map[int]Entry{}
+	inUse := 0
+	for _, sec := range f.Sections {
+		for _, e := range sec.Entries {
+			if e.Kind != Free {
+				inUse++
+			}
+		}
+	}
+	f.index = make(map[int]Entry, inUse) // at most: exactly, with one section
 	for i := len(f.Sections) - 1; i >= 0; i-- {
 		for num, e := range f.Sections[i].Entries {
 			if e.Kind == Free {

@@ -218,11 +218,12 @@ func (b *buffer) headerChecker(index map[int]Entry) func(off int64) (num, gen, n
 		}
 	}
 	slices.Sort(offsets)
+	// found[i] is the answer at offsets[i], when its run was read into scratch.
 	type header struct {
 		num, gen, next int64
-		ok             bool
+		ok, read       bool
 	}
-	found := make(map[int64]header, len(offsets))
+	found := make([]header, len(offsets))
 	pageOf := func(o int64) (first, last int64) {
 		return max(o-lookback, 0) / pageSize, min(o+headerBytes, b.size-1) / pageSize
 	}
@@ -256,13 +257,14 @@ func (b *buffer) headerChecker(index map[int]Entry) func(off int64) (num, gen, n
 			num, gen, next, ok := objectHeader(scratch, o-from)
 			// grow's rule: an answer that stops well inside the bytes read stands.
 			if next += from; next+growMargin <= to || to == b.size {
-				found[o] = header{num, gen, next, ok}
+				found[i] = header{num, gen, next, ok, true}
 			}
 		}
 		i = j
 	}
 	return func(off int64) (num, gen, next int64, ok bool) {
-		if h, ok := found[off]; ok {
+		if i, ok := slices.BinarySearch(offsets, off); ok && found[i].read {
+			h := found[i]
 			return h.num, h.gen, h.next, h.ok
 		}
 		return b.objectHeader(off)
