@@ -510,7 +510,10 @@ function keepStandby(s: State): void {
 function dropStandby(s: State): void {
   const standby = s.standby;
   s.standby = undefined;
-  void standby?.then((c) => c.terminate());
+  void standby?.then(
+    (c) => c.terminate(),
+    () => undefined, // it never started
+  );
 }
 
 /** A worker for the core's script, with no core loaded yet. */
